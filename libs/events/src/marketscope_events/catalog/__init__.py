@@ -1,0 +1,52 @@
+"""The event catalog: payload models, their specs and upcasters."""
+
+from marketscope_events.catalog.default import CATALOG
+from marketscope_events.catalog.events import (
+    AlertTriggered,
+    AnalysisCompleted,
+    AnalysisFailed,
+    AnalysisRequested,
+    DocumentDeleted,
+    DocumentIndexed,
+    DocumentUploaded,
+    NotificationCreated,
+    QuoteUpdatedV1,
+    QuoteUpdatedV2,
+)
+from marketscope_events.catalog.fields import EventData
+from marketscope_events.catalog.registry import (
+    SERVICES,
+    Catalog,
+    DecodedEvent,
+    EventSpec,
+    dlq_name,
+    queue_name,
+    table_name,
+)
+from marketscope_events.catalog.upcasting import UpcasterChain
+
+QuoteUpdated = QuoteUpdatedV2
+
+__all__ = [
+    "CATALOG",
+    "SERVICES",
+    "AlertTriggered",
+    "AnalysisCompleted",
+    "AnalysisFailed",
+    "AnalysisRequested",
+    "Catalog",
+    "DecodedEvent",
+    "DocumentDeleted",
+    "DocumentIndexed",
+    "DocumentUploaded",
+    "EventData",
+    "EventSpec",
+    "NotificationCreated",
+    "QuoteUpdated",
+    "QuoteUpdatedV1",
+    "QuoteUpdatedV2",
+    "UpcasterChain",
+    "dlq_name",
+    "queue_name",
+    "table_name",
+]

@@ -1,0 +1,61 @@
+"""MarketScope's event catalog: the single source of truth for topics and subscriptions."""
+
+from __future__ import annotations
+
+from marketscope_events.catalog import events
+from marketscope_events.catalog.registry import Catalog, EventSpec
+from marketscope_events.catalog.upcasting import default_upcasters
+
+
+def _spec(
+    producer: str,
+    subscribers: set[str],
+    description: str,
+    *models: type[events.EventData],
+) -> EventSpec:
+    return EventSpec(
+        name=models[0].event_name,
+        producer=producer,
+        subscribers=frozenset(subscribers),
+        models={model.event_version: model for model in models},
+        description=description,
+    )
+
+
+CATALOG = Catalog.of(
+    [
+        _spec(
+            "market-data",
+            {"gateway", "notifier", "chat"},
+            "A new price was observed for a symbol.",
+            events.QuoteUpdatedV1,
+            events.QuoteUpdatedV2,
+        ),
+        _spec(
+            "rag", {"rag"}, "A document was stored and awaits indexing.", events.DocumentUploaded
+        ),
+        _spec(
+            "rag",
+            {"gateway", "notifier"},
+            "A document version is indexed and searchable.",
+            events.DocumentIndexed,
+        ),
+        _spec("rag", set(), "A document and its chunks were removed.", events.DocumentDeleted),
+        _spec("chat", {"chat"}, "An analysis job was requested.", events.AnalysisRequested),
+        _spec(
+            "chat",
+            {"gateway", "notifier"},
+            "An analysis job finished.",
+            events.AnalysisCompleted,
+        ),
+        _spec("chat", {"gateway"}, "An analysis job gave up.", events.AnalysisFailed),
+        _spec("notifier", {"notifier"}, "A price alert fired.", events.AlertTriggered),
+        _spec(
+            "notifier",
+            {"gateway"},
+            "A notification was put in a user's inbox.",
+            events.NotificationCreated,
+        ),
+    ],
+    default_upcasters(),
+)

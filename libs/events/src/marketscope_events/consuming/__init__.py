@@ -1,0 +1,26 @@
+"""Consuming events from SQS."""
+
+from marketscope_events.consuming.consumer import (
+    ConsumerSettings,
+    Handler,
+    NoHandlerError,
+    SqsConsumer,
+)
+from marketscope_events.consuming.idempotency import (
+    DynamoDBIdempotencyStore,
+    IdempotencyStore,
+    InMemoryIdempotencyStore,
+)
+from marketscope_events.consuming.reports import MessageReport, Outcome
+
+__all__ = [
+    "ConsumerSettings",
+    "DynamoDBIdempotencyStore",
+    "Handler",
+    "IdempotencyStore",
+    "InMemoryIdempotencyStore",
+    "MessageReport",
+    "NoHandlerError",
+    "Outcome",
+    "SqsConsumer",
+]

@@ -1,0 +1,25 @@
+"""The idempotency record port: at most one successful handling per (consumer, event id)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import timedelta
+
+
+class IdempotencyStore(ABC):
+    """``begin`` claims an event for handling; ``complete`` records success;
+    ``release`` gives up the claim so a retry can run the handler again."""
+
+    @abstractmethod
+    async def begin(self, consumer: str, event_id: str, *, claim_for: timedelta) -> None:
+        """Raise EventAlreadyHandledError if done, EventInProgressError if claimed."""
+
+    @abstractmethod
+    async def complete(self, consumer: str, event_id: str, *, keep_for: timedelta) -> None: ...
+
+    @abstractmethod
+    async def release(self, consumer: str, event_id: str) -> None: ...
+
+
+def record_key(consumer: str, event_id: str) -> str:
+    return f"Idempotency#{consumer}#{event_id}"

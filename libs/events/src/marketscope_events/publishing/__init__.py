@@ -1,0 +1,7 @@
+"""Publishing envelopes to SNS."""
+
+from marketscope_events.publishing.attributes import message_attributes
+from marketscope_events.publishing.sns import SnsPublisher
+from marketscope_events.publishing.topics import TopicDirectory
+
+__all__ = ["SnsPublisher", "TopicDirectory", "message_attributes"]

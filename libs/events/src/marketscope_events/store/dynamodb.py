@@ -1,0 +1,274 @@
+"""The event store on a service's DynamoDB table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from marketscope_events.envelope import Envelope
+from marketscope_events.errors import ConcurrencyError, StoreUnavailableError
+from marketscope_events.store.base import (
+    EventStore,
+    OutboxEntry,
+    Snapshot,
+    check_append_arguments,
+    stream_category,
+)
+from marketscope_events.store.table import (
+    OUTBOX_INDEX,
+    OUTBOX_PENDING,
+    STREAMS_INDEX,
+    TTL_ATTRIBUTE,
+)
+from marketscope_events.timeutil import Clock, utc_now
+
+SNAPSHOT_PREFIX = "Snapshot#"
+_NOT_EXPIRED = f"attribute_not_exists({TTL_ATTRIBUTE}) OR {TTL_ATTRIBUTE} > :now"
+_UNAVAILABLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+def _epoch(value: datetime) -> str:
+    return str(int(value.timestamp()))
+
+
+class DynamoDBEventStore(EventStore):
+    def __init__(self, dynamodb: Any, table_name: str, *, clock: Clock = utc_now) -> None:
+        self._db = dynamodb
+        self._table = table_name
+        self._clock = clock
+
+    def _now(self) -> dict[str, str]:
+        return {"N": _epoch(self._clock())}
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[Envelope],
+        *,
+        expected_version: int,
+        publish: bool = True,
+        expires_at: datetime | None = None,
+    ) -> list[Envelope]:
+        check_append_arguments(stream_id, events, expected_version)
+        stored = [
+            event.with_sequence(expected_version + offset)
+            for offset, event in enumerate(events, start=1)
+        ]
+        actions: list[dict[str, Any]] = []
+        if expected_version > 0:
+            actions.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": {"pk": {"S": stream_id}, "sk": {"N": str(expected_version)}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                }
+            )
+        for event in stored:
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": self._event_item(stream_id, event, publish, expires_at),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        try:
+            await self._db.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if _error_code(exc) in {"TransactionCanceledException", "TransactionConflictException"}:
+                raise ConcurrencyError(stream_id, expected_version) from exc
+            raise _translate(exc) from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailableError(str(exc)) from exc
+        return stored
+
+    def _event_item(
+        self, stream_id: str, event: Envelope, publish: bool, expires_at: datetime | None
+    ) -> dict[str, Any]:
+        version = event.sequence or 0
+        item: dict[str, Any] = {
+            "pk": {"S": stream_id},
+            "sk": {"N": str(version)},
+            "event_id": {"S": event.id},
+            "type": {"S": event.type},
+            "time": {"S": event.time.isoformat()},
+            "envelope": {"S": event.to_json()},
+        }
+        if version == 1:
+            item["stream_category"] = {"S": stream_category(stream_id)}
+        if publish:
+            item["outbox_status"] = {"S": OUTBOX_PENDING}
+            item["outbox_order"] = {"S": f"{event.time.isoformat()}#{stream_id}#{version:012d}"}
+        if expires_at is not None:
+            item[TTL_ATTRIBUTE] = {"N": _epoch(expires_at)}
+        return item
+
+    async def read(self, stream_id: str, *, from_version: int = 1) -> list[Envelope]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND sk >= :from",
+            FilterExpression=_NOT_EXPIRED,
+            ExpressionAttributeValues={
+                ":pk": {"S": stream_id},
+                ":from": {"N": str(max(from_version, 1))},
+                ":now": self._now(),
+            },
+            ConsistentRead=True,
+        )
+        return [Envelope.from_json(item["envelope"]["S"]) async for item in items]
+
+    async def current_version(self, stream_id: str) -> int:
+        response = await self._call(
+            "query",
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": stream_id}},
+            ProjectionExpression="sk",
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = response.get("Items", [])
+        return int(items[0]["sk"]["N"]) if items else 0
+
+    async def list_streams(self, prefix: str) -> list[str]:
+        items = self._query(
+            IndexName=STREAMS_INDEX,
+            KeyConditionExpression="stream_category = :category AND begins_with(pk, :prefix)",
+            ExpressionAttributeValues={
+                ":category": {"S": stream_category(prefix)},
+                ":prefix": {"S": prefix},
+            },
+        )
+        keys = [(item["pk"]["S"], item["sk"]["N"]) async for item in items]
+        if not keys:
+            return []
+        visible = await self._visible_first_events(keys)
+        return sorted(visible)
+
+    async def _visible_first_events(self, keys: list[tuple[str, str]]) -> set[str]:
+        # The index is keys-only; expiry lives on the base item, checked in batches.
+        visible: set[str] = set()
+        now = self._clock().timestamp()
+        for start in range(0, len(keys), 100):
+            request = {
+                self._table: {
+                    "Keys": [
+                        {"pk": {"S": pk}, "sk": {"N": sk}} for pk, sk in keys[start : start + 100]
+                    ],
+                    "ProjectionExpression": f"pk, {TTL_ATTRIBUTE}",
+                }
+            }
+            while request:
+                response = await self._call("batch_get_item", RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    expiry = item.get(TTL_ATTRIBUTE)
+                    if expiry is None or float(expiry["N"]) > now:
+                        visible.add(item["pk"]["S"])
+                request = response.get("UnprocessedKeys") or {}
+        return visible
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        await self._call(
+            "put_item",
+            TableName=self._table,
+            Item={
+                "pk": {"S": SNAPSHOT_PREFIX + snapshot.stream_id},
+                "sk": {"N": str(snapshot.version)},
+                "state": {"S": json.dumps(snapshot.state, separators=(",", ":"))},
+                "taken_at": {"S": snapshot.taken_at.isoformat()},
+            },
+        )
+
+    async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        response = await self._call(
+            "query",
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": SNAPSHOT_PREFIX + stream_id}},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = response.get("Items", [])
+        if not items:
+            return None
+        item = items[0]
+        return Snapshot(
+            stream_id=stream_id,
+            version=int(item["sk"]["N"]),
+            state=json.loads(item["state"]["S"]),
+            taken_at=datetime.fromisoformat(item["taken_at"]["S"]),
+        )
+
+    async def pending_publication(self, limit: int) -> list[OutboxEntry]:
+        response = await self._call(
+            "query",
+            TableName=self._table,
+            IndexName=OUTBOX_INDEX,
+            KeyConditionExpression="outbox_status = :pending",
+            ExpressionAttributeValues={":pending": {"S": OUTBOX_PENDING}},
+            Limit=limit,
+        )
+        return [
+            OutboxEntry(
+                stream_id=item["pk"]["S"],
+                version=int(item["sk"]["N"]),
+                envelope=Envelope.from_json(item["envelope"]["S"]),
+            )
+            for item in response.get("Items", [])
+        ]
+
+    async def mark_published(self, entries: Sequence[OutboxEntry]) -> None:
+        await asyncio.gather(*(self._clear_marker(entry) for entry in entries))
+
+    async def _clear_marker(self, entry: OutboxEntry) -> None:
+        await self._call(
+            "update_item",
+            TableName=self._table,
+            Key={"pk": {"S": entry.stream_id}, "sk": {"N": str(entry.version)}},
+            UpdateExpression="REMOVE outbox_status, outbox_order",
+        )
+
+    async def _query(self, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
+        kwargs["TableName"] = self._table
+        while True:
+            response = await self._call("query", **kwargs)
+            for item in response.get("Items", []):
+                yield item
+            last_key = response.get("LastEvaluatedKey")
+            if not last_key:
+                return
+            kwargs["ExclusiveStartKey"] = last_key
+
+    async def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self._db, operation)(**kwargs)
+        except ClientError as exc:
+            raise _translate(exc) from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailableError(str(exc)) from exc
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _translate(exc: ClientError) -> Exception:
+    code = _error_code(exc)
+    if code in _UNAVAILABLE_CODES:
+        return StoreUnavailableError(f"{code}: {exc}")
+    return exc

@@ -1,0 +1,61 @@
+"""The five services: port, ASGI app, owned resources. One registry for the CLI, the
+provisioning, docker-compose checks and the services' own settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marketscope_events.catalog import CATALOG, dlq_name, queue_name, table_name
+
+DOCUMENTS_BUCKET = "marketscope-documents"
+OPS_TOPIC = "marketscope-ops-alerts"
+SECRET_NAME = "marketscope/secrets"
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    name: str
+    port: int
+
+    @property
+    def module(self) -> str:
+        return "marketscope_" + self.name.replace("-", "_")
+
+    @property
+    def app(self) -> str:
+        """The ASGI app uvicorn serves: ``<module>.main:app``."""
+        return f"{self.module}.main:app"
+
+    @property
+    def env_prefix(self) -> str:
+        return "MARKETSCOPE_" + self.name.replace("-", "_").upper() + "_"
+
+    @property
+    def table(self) -> str:
+        return table_name(self.name)
+
+    @property
+    def queue(self) -> str | None:
+        """Its SQS queue, when the catalog gives it events to consume."""
+        return queue_name(self.name) if CATALOG.subscriptions_of(self.name) else None
+
+    @property
+    def dlq(self) -> str | None:
+        return dlq_name(self.name) if self.queue else None
+
+    @property
+    def per_instance_queue(self) -> bool:
+        """Each instance needs every event (WebSocket push): one queue per instance."""
+        return self.name == "gateway"
+
+
+SERVICES: dict[str, ServiceInfo] = {
+    info.name: info
+    for info in (
+        ServiceInfo("gateway", 8000),
+        ServiceInfo("chat", 8001),
+        ServiceInfo("market-data", 8002),
+        ServiceInfo("rag", 8003),
+        ServiceInfo("notifier", 8004),
+    )
+}

@@ -1,0 +1,1 @@
+"""MarketScope market-data service."""
