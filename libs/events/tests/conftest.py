@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+
 from marketscope_events import CATALOG, AwsClients
 from marketscope_events.publishing import SnsPublisher, TopicDirectory
 from marketscope_events.store import ensure_table

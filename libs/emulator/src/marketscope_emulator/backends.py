@@ -50,7 +50,7 @@ def external_endpoint() -> Iterator[str]:
 def docker_engine_problem() -> str | None:
     """None when a Docker engine answers, else why not."""
     try:
-        import docker
+        import docker  # type: ignore[import-untyped]
 
         docker.from_env().ping()
     except Exception as exc:  # docker raises many kinds; each means "no engine here"

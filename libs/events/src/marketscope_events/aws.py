@@ -75,7 +75,9 @@ class AwsClients:
             }
             if self.settings.uses_emulator and not _has_own_credentials():
                 kwargs.update(EMULATOR_CREDENTIALS)
-            creator = self._session.create_client(service_name, **kwargs)
+            # One factory for every service: the typed overloads want a literal name.
+            session: Any = self._session
+            creator = session.create_client(service_name, **kwargs)
             self._clients[service_name] = await self._stack.enter_async_context(creator)
         return self._clients[service_name]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from marketscope_events import AwsClients, DynamoDBEventStore, Envelope, OutboxRelay
 from marketscope_events.publishing import SnsPublisher
 

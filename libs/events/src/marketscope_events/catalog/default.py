@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from marketscope_events.catalog import events
+from marketscope_events.catalog.fields import EventData
 from marketscope_events.catalog.registry import Catalog, EventSpec
 from marketscope_events.catalog.upcasting import default_upcasters
 
@@ -11,7 +12,7 @@ def _spec(
     producer: str,
     subscribers: set[str],
     description: str,
-    *models: type[events.EventData],
+    *models: type[EventData],
 ) -> EventSpec:
     return EventSpec(
         name=models[0].event_name,

@@ -209,10 +209,10 @@ class SqsConsumer:
             )
             finished = [(task.result(), tasks[task]) for task in done]
             await self._delete([msg for report, msg in finished if report.deletes_message])
-            reports.extend(report for report, _ in finished)
-        for report in reports:
-            if self._on_report is not None:
-                self._on_report(report)
+            for report, _ in finished:
+                reports.append(report)
+                if self._on_report is not None:
+                    self._on_report(report)
         return reports
 
     async def _handle_message(self, message: dict[str, Any], release_slot: bool) -> MessageReport:

@@ -105,4 +105,5 @@ def _envelope_component() -> dict[str, Any]:
 
 
 def render_asyncapi(catalog: Catalog) -> str:
-    return yaml.safe_dump(build_asyncapi(catalog), sort_keys=False, allow_unicode=True)
+    rendered: str = yaml.safe_dump(build_asyncapi(catalog), sort_keys=False, allow_unicode=True)
+    return rendered

@@ -1,0 +1,52 @@
+"""The idempotency record contract, run against every adapter."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from marketscope_events.consuming import IdempotencyStore
+from marketscope_events.errors import EventAlreadyHandledError, EventInProgressError
+
+from .event_store_contract import MutableClock
+
+CLAIM = timedelta(minutes=1)
+KEEP = timedelta(days=1)
+
+
+class IdempotencyContract:
+    """Subclasses provide ``records`` (an IdempotencyStore) and ``clock`` (a MutableClock)."""
+
+    async def test_first_claim_succeeds_second_sees_in_progress(
+        self, records: IdempotencyStore
+    ) -> None:
+        await records.begin("chat", "e1", claim_for=CLAIM)
+        with pytest.raises(EventInProgressError):
+            await records.begin("chat", "e1", claim_for=CLAIM)
+
+    async def test_completed_event_is_reported_as_handled(self, records: IdempotencyStore) -> None:
+        await records.begin("chat", "e2", claim_for=CLAIM)
+        await records.complete("chat", "e2", keep_for=KEEP)
+        with pytest.raises(EventAlreadyHandledError):
+            await records.begin("chat", "e2", claim_for=CLAIM)
+
+    async def test_consumers_are_independent(self, records: IdempotencyStore) -> None:
+        await records.begin("chat", "e3", claim_for=CLAIM)
+        await records.complete("chat", "e3", keep_for=KEEP)
+        await records.begin("notifier", "e3", claim_for=CLAIM)
+
+    async def test_released_claim_can_be_taken_again(self, records: IdempotencyStore) -> None:
+        await records.begin("chat", "e4", claim_for=CLAIM)
+        await records.release("chat", "e4")
+        await records.begin("chat", "e4", claim_for=CLAIM)
+
+    async def test_lapsed_claim_and_expired_record_are_ignored(
+        self, records: IdempotencyStore, clock: MutableClock
+    ) -> None:
+        await records.begin("chat", "e5", claim_for=CLAIM)
+        clock.now += CLAIM + timedelta(seconds=2)
+        await records.begin("chat", "e5", claim_for=CLAIM)
+        await records.complete("chat", "e5", keep_for=KEEP)
+        clock.now += KEEP + timedelta(seconds=2)
+        await records.begin("chat", "e5", claim_for=CLAIM)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from opentelemetry.sdk.trace import TracerProvider
+
+from marketscope_events import ConsumerSettings, InMemoryIdempotencyStore, SqsConsumer
+from marketscope_events.tracing import current_traceparent, xray_trace_header
+
+
+def test_retry_delay_grows_exponentially_with_jitter_and_a_ceiling() -> None:
+    settings = ConsumerSettings("t", "url", retry_base_seconds=2, retry_max_seconds=60)
+    consumer = SqsConsumer(object(), settings, InMemoryIdempotencyStore())
+    for receive_count, ceiling in ((1, 2), (2, 4), (3, 8), (4, 16), (10, 60)):
+        delays = {consumer.retry_delay(receive_count) for _ in range(200)}
+        assert min(delays) >= ceiling // 2
+        assert max(delays) <= ceiling
+        if ceiling >= 8:
+            assert len(delays) > 1  # jittered, not one fixed value
+
+
+def test_xray_header_is_the_w3c_trace_split_after_eight_digits() -> None:
+    header = xray_trace_header("00-6718a7b2c3d4e5f60718293a4b5c6d7e-00f067aa0ba902b7-00")
+    assert header == "Root=1-6718a7b2-c3d4e5f60718293a4b5c6d7e;Parent=00f067aa0ba902b7;Sampled=0"
+
+
+def test_current_traceparent_follows_the_active_span() -> None:
+    assert current_traceparent() is None
+    provider = TracerProvider()
+    with provider.get_tracer("test").start_as_current_span("request") as span:
+        context = span.get_span_context()
+        traceparent = current_traceparent()
+        assert traceparent is not None
+        assert traceparent.startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-")
+        assert int(traceparent[-2:], 16) & 1  # sampled
