@@ -13,7 +13,14 @@ from typing import IO, Literal
 
 import httpx
 
-ServerKind = Literal["gunicorn", "werkzeug"]
+ServerKind = Literal["gunicorn", "werkzeug", "ministack"]
+# ministack pins an older botocore: it runs in its own environment made by uv.
+MINISTACK_REQUIREMENT = "ministack==1.5.33"
+HEALTH_PATHS: dict[ServerKind, str] = {
+    "gunicorn": "/moto-api/data.json",
+    "werkzeug": "/moto-api/data.json",
+    "ministack": "/_ministack/health",
+}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -22,21 +29,25 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def is_ready(endpoint: str) -> bool:
+def is_ready(endpoint: str, kind: ServerKind = "gunicorn") -> bool:
     try:
-        return httpx.get(f"{endpoint}/moto-api/data.json", timeout=2.0).status_code == 200
+        return httpx.get(f"{endpoint}{HEALTH_PATHS[kind]}", timeout=2.0).status_code == 200
     except httpx.HTTPError:
         return False
 
 
 def wait_until_ready(
-    endpoint: str, *, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
+    endpoint: str,
+    *,
+    kind: ServerKind = "gunicorn",
+    timeout: float = 30.0,
+    process: subprocess.Popen[bytes] | None = None,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the emulator exited with code {process.returncode} while starting")
-        if is_ready(endpoint):
+        if is_ready(endpoint, kind):
             return
         time.sleep(0.1)
     raise TimeoutError(f"the emulator at {endpoint} was not ready after {timeout:.0f} s")
@@ -47,7 +58,16 @@ def reset_emulator(endpoint: str) -> None:
     httpx.post(f"{endpoint}/moto-api/reset", timeout=10.0).raise_for_status()
 
 
-def server_command(host: str, port: int, kind: ServerKind, threads: int) -> list[str]:
+def server_env(host: str, port: int, kind: ServerKind) -> dict[str, str]:
+    if kind == "ministack":
+        # ministack binds 0.0.0.0 unless told otherwise.
+        return {**os.environ, "GATEWAY_PORT": str(port), "BIND_HOST": host}
+    return {**os.environ, "MOTO_PORT": str(port)}
+
+
+def server_command(host: str, port: int, kind: ServerKind, threads: int = 64) -> list[str]:
+    if kind == "ministack":
+        return ["uv", "tool", "run", "--from", MINISTACK_REQUIREMENT, "ministack"]
     if kind == "werkzeug":
         return [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
     return [
@@ -89,7 +109,7 @@ class EmulatorProcess:
         return None if self._process is None else self._process.pid
 
     def start(self, *, timeout: float = 30.0) -> str:
-        env = {**os.environ, "MOTO_PORT": str(self.port)}
+        env = server_env(self.host, self.port, self.kind)
         output: IO[bytes] | int = subprocess.DEVNULL
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +122,7 @@ class EmulatorProcess:
             start_new_session=True,
         )
         try:
-            wait_until_ready(self.endpoint, timeout=timeout, process=self._process)
+            wait_until_ready(self.endpoint, kind=self.kind, timeout=timeout, process=self._process)
         except BaseException:
             self.stop()
             raise

@@ -73,8 +73,11 @@ class AwsClients:
                 "endpoint_url": self.settings.resolved_endpoint,
                 "config": self._config,
             }
-            if self.settings.uses_emulator and not _has_own_credentials():
-                kwargs.update(EMULATOR_CREDENTIALS)
+            if self.settings.uses_emulator:
+                # An emulator on loopback has no per-bucket host names.
+                kwargs["config"] = self._config.merge(AioConfig(s3={"addressing_style": "path"}))
+                if not _has_own_credentials():
+                    kwargs.update(EMULATOR_CREDENTIALS)
             # One factory for every service: the typed overloads want a literal name.
             session: Any = self._session
             creator = session.create_client(service_name, **kwargs)

@@ -16,6 +16,8 @@ SECRET_NAME = "marketscope/secrets"
 class ServiceInfo:
     name: str
     port: int
+    # Feeds outside the event catalog that also need the service's queue.
+    external_feeds: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -36,8 +38,9 @@ class ServiceInfo:
 
     @property
     def queue(self) -> str | None:
-        """Its SQS queue, when the catalog gives it events to consume."""
-        return queue_name(self.name) if CATALOG.subscriptions_of(self.name) else None
+        """Its SQS queue, when it has events or commands to consume."""
+        consumes = CATALOG.subscriptions_of(self.name) or self.external_feeds
+        return queue_name(self.name) if consumes else None
 
     @property
     def dlq(self) -> str | None:
@@ -54,8 +57,8 @@ SERVICES: dict[str, ServiceInfo] = {
     for info in (
         ServiceInfo("gateway", 8000),
         ServiceInfo("chat", 8001),
-        ServiceInfo("market-data", 8002),
+        ServiceInfo("market-data", 8002, external_feeds=("scheduled quote refresh rule",)),
         ServiceInfo("rag", 8003),
-        ServiceInfo("notifier", 8004),
+        ServiceInfo("notifier", 8004, external_feeds=("ops alerts topic",)),
     )
 }

@@ -1,0 +1,1 @@
+"""The marketscope command-line tool."""

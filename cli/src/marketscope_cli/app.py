@@ -1,0 +1,219 @@
+"""The `marketscope` command."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from marketscope_cli import dlq
+from marketscope_cli.errors import CliError
+from marketscope_cli.provisioning import provision
+from marketscope_cli.queues import queue_depths, queue_url
+from marketscope_cli.stack import EmulatorChoice, StackOptions, run_up
+from marketscope_cli.status import collect_status
+from marketscope_emulator.process import EmulatorProcess
+from marketscope_events.aws import AwsClients, AwsSettings
+from marketscope_events.catalog import dlq_name, queue_name
+from marketscope_events.replay import republish_to_queue, select_events
+from marketscope_events.store import DynamoDBEventStore
+from marketscope_events.topology import SERVICES
+
+app = typer.Typer(
+    help="MarketScope: run the stack and look after its events.", no_args_is_help=True
+)
+dlq_app = typer.Typer(help="Dead-letter queues: list, show, redrive.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+T = TypeVar("T")
+
+ServiceName = Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")]
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(make())  # type: ignore[arg-type]
+    except CliError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+
+
+def _service(name: str) -> str:
+    if name not in SERVICES:
+        raise CliError(f"unknown service {name!r}; one of: {', '.join(SERVICES)}")
+    return name
+
+
+@app.command()
+def up(
+    emulator: Annotated[str, typer.Option(help="moto (default) or ministack")] = "moto",
+    emulator_port: Annotated[int, typer.Option(help="port of the embedded emulator")] = 4566,
+    port_offset: Annotated[int, typer.Option(help="added to every service port")] = 0,
+    ready_timeout: Annotated[float, typer.Option(help="seconds to wait for readiness")] = 60.0,
+) -> None:
+    """Start the emulator, provision, start the five services; Ctrl-C stops them all."""
+    if emulator not in ("moto", "ministack"):
+        console.print("[bold red]error:[/] --emulator is moto or ministack")
+        raise typer.Exit(2)
+    choice: EmulatorChoice = "ministack" if emulator == "ministack" else "moto"
+    options = StackOptions(choice, emulator_port, port_offset, ready_timeout)
+    raise typer.Exit(run_up(options, console))
+
+
+@app.command("emulator")
+def emulator_command(
+    port: Annotated[int, typer.Option(help="port to listen on (127.0.0.1)")] = 4566,
+) -> None:
+    """Run the embedded AWS emulator alone, in the foreground."""
+    with EmulatorProcess(port=port) as running:
+        console.print(f"emulator ready at {running.endpoint}; Ctrl-C stops it")
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        while not stop.wait(0.5):
+            pass
+
+
+@app.command("provision")
+def provision_command(
+    verbose: Annotated[bool, typer.Option(help="print one line per resource")] = False,
+) -> None:
+    """Create every AWS resource the platform needs (idempotent)."""
+    provision(AwsSettings().resolved_endpoint, console, verbose=verbose)
+
+
+@app.command()
+def status(port_offset: Annotated[int, typer.Option()] = 0) -> None:
+    """Health of each service and the depth of every queue and DLQ."""
+    health, depths = asyncio.run(collect_status("127.0.0.1", port_offset))
+    services = Table(title="services")
+    for column in ("service", "URL", "alive", "ready", "detail"):
+        services.add_column(column)
+    for item in health:
+        services.add_row(item.name, item.url, _yes(item.alive), _yes(item.ready), item.detail)
+    console.print(services)
+    if isinstance(depths, str):
+        console.print(depths)
+        return
+    queues = Table(title="queues")
+    for column in ("queue", "visible", "in flight"):
+        queues.add_column(column)
+    for depth in depths:
+        style = "bold red" if depth.is_dlq and depth.visible else ""
+        queues.add_row(depth.name, str(depth.visible), str(depth.in_flight), style=style)
+    console.print(queues)
+
+
+def _yes(value: bool) -> str:
+    return "[green]yes[/]" if value else "[red]no[/]"
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """Every dead-letter queue and how many messages wait in it."""
+
+    async def collect() -> list[Any]:
+        async with AwsClients() as aws:
+            return [d for d in await queue_depths(await aws.client("sqs")) if d.is_dlq]
+
+    table = Table(title="dead-letter queues")
+    table.add_column("queue")
+    table.add_column("messages")
+    for depth in _run(collect):
+        table.add_row(depth.name, str(depth.visible + depth.in_flight))
+    console.print(table)
+
+
+@dlq_app.command("show")
+def dlq_show(
+    service: ServiceName, limit: Annotated[int, typer.Option(min=1, max=100)] = 10
+) -> None:
+    """The messages in a service's DLQ, each with what it is or why it is unreadable."""
+
+    async def collect() -> list[dlq.DeadLetter]:
+        async with AwsClients() as aws:
+            sqs = await aws.client("sqs")
+            return await dlq.peek(sqs, await queue_url(sqs, dlq_name(_service(service))), limit)
+
+    letters = _run(collect)
+    table = Table(title=f"{dlq_name(service)}: {len(letters)} shown")
+    for column in ("message id", "receives", "what it is"):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(letter.message_id, str(letter.receive_count), letter.summary)
+    console.print(table)
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    service: ServiceName,
+    to: Annotated[
+        str | None, typer.Option(help="target queue name (default: the service's)")
+    ] = None,
+) -> None:
+    """Move every message of a service's DLQ back to its source queue."""
+    _service(service)
+    if to is None and SERVICES[service].per_instance_queue:
+        console.print("[bold red]error:[/] gateway queues are per instance: name one with --to")
+        raise typer.Exit(1)
+    target = to or queue_name(service)
+
+    async def move() -> int:
+        async with AwsClients() as aws:
+            sqs = await aws.client("sqs")
+            source = await queue_url(sqs, dlq_name(service))
+            destination = await queue_url(sqs, target)
+            total = sum(d.visible for d in await queue_depths(sqs, dlq_name(service)))
+            with Progress(console=console) as progress:
+                task = progress.add_task(f"redrive to {target}", total=total or None)
+                return await dlq.redrive(
+                    sqs, source, destination, on_moved=lambda n: progress.advance(task, n)
+                )
+
+    console.print(f"moved {_run(move)} message(s) to {target}")
+
+
+@app.command()
+def replay(
+    producer: ServiceName,
+    to: Annotated[str, typer.Option(help="the consuming service whose queue gets the events")],
+    stream_prefix: Annotated[
+        str, typer.Option(help="streams to replay, e.g. Quote# or Quote#AAPL")
+    ],
+    since: Annotated[datetime | None, typer.Option(help="ISO time, inclusive")] = None,
+    until: Annotated[datetime | None, typer.Option(help="ISO time, exclusive")] = None,
+) -> None:
+    """Re-publish a producer's stored events to one consumer's queue only."""
+    _service(producer)
+    _service(to)
+
+    async def send() -> int:
+        async with AwsClients() as aws:
+            store = DynamoDBEventStore(await aws.client("dynamodb"), SERVICES[producer].table)
+            events = await select_events(
+                store, stream_prefix=stream_prefix, since=_utc(since), until=_utc(until)
+            )
+            sqs = await aws.client("sqs")
+            return await republish_to_queue(sqs, await queue_url(sqs, queue_name(to)), events)
+
+    console.print(f"replayed {_run(send)} event(s) to {queue_name(to)}")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,195 @@
+"""`marketscope up`: emulator, provisioning, the five services, until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from marketscope_cli.provisioning import provision_with_progress
+from marketscope_cli.supervisor import ManagedProcess, StartupFailed, Supervisor
+from marketscope_emulator.process import HEALTH_PATHS, ServerKind, server_command, server_env
+from marketscope_events.topology import SERVICES, ServiceInfo
+
+EmulatorChoice = Literal["moto", "ministack"]
+LOG_COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    emulator: EmulatorChoice = "moto"
+    emulator_port: int = 4566
+    port_offset: int = 0
+    ready_timeout: float = 60.0
+    host: str = "127.0.0.1"
+
+    @property
+    def emulator_kind(self) -> ServerKind:
+        return "ministack" if self.emulator == "ministack" else "gunicorn"
+
+    @property
+    def embedded_endpoint(self) -> str:
+        return f"http://{self.host}:{self.emulator_port}"
+
+    def port_of(self, service: ServiceInfo) -> int:
+        return service.port + self.port_offset
+
+    def url_of(self, service: ServiceInfo) -> str:
+        return f"http://{self.host}:{self.port_of(service)}"
+
+
+def endpoint_for(options: StackOptions) -> tuple[str | None, bool]:
+    """(endpoint, whether we run the emulator): ``AWS_ENDPOINT_URL`` pointing elsewhere
+    (LocalStack, or '' for AWS) means no embedded emulator."""
+    configured = os.environ.get("AWS_ENDPOINT_URL")
+    if configured is None or configured == options.embedded_endpoint:
+        return options.embedded_endpoint, True
+    return configured or None, False
+
+
+async def probe(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            return (await client.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def service_env(
+    options: StackOptions, endpoint: str | None, service: ServiceInfo
+) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": endpoint or "",
+        f"{service.env_prefix}PORT": str(options.port_of(service)),
+        "PYTHONUNBUFFERED": "1",
+    }
+    if service.name == "gateway":
+        for other in SERVICES.values():
+            if other.name != "gateway":
+                field = other.name.replace("-", "_").upper()
+                env[f"{service.env_prefix}{field}_URL"] = options.url_of(other)
+    return env
+
+
+def service_process(
+    options: StackOptions, endpoint: str | None, service: ServiceInfo
+) -> ManagedProcess:
+    port = options.port_of(service)
+    command = [
+        sys.executable, "-m", "uvicorn", service.app,
+        "--host", options.host, "--port", str(port),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    ready_url = f"{options.url_of(service)}/readyz"
+    return ManagedProcess(
+        service.name, command, service_env(options, endpoint, service), lambda: probe(ready_url)
+    )
+
+
+class Stack:
+    def __init__(self, options: StackOptions, console: Console) -> None:
+        self.options = options
+        self.console = console
+        self.supervisor = Supervisor(self._print_line)
+        self._colours = {
+            name: LOG_COLOURS[index % len(LOG_COLOURS)]
+            for index, name in enumerate(["emulator", *SERVICES])
+        }
+
+    def _print_line(self, name: str, line: str) -> None:
+        colour = self._colours.get(name, "white")
+        self.console.print(
+            f"[{colour}]{name:>11} |[/] {escape(line)}", highlight=False, soft_wrap=True
+        )
+
+    async def run(self) -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        started = time.monotonic()
+        try:
+            endpoint = await self._start_emulator()
+            await provision_with_progress(endpoint, self.console)
+            services = [service_process(self.options, endpoint, s) for s in SERVICES.values()]
+            for managed in services:
+                await self.supervisor.start(managed)
+            with self.console.status("waiting for the services to be ready..."):
+                await self.supervisor.wait_ready(services, self.options.ready_timeout)
+            self._print_ready(endpoint, time.monotonic() - started)
+            return await self._watch(stop)
+        except StartupFailed as failure:
+            self._report_failure(failure)
+            return 1
+        finally:
+            with self.console.status("stopping..."):
+                await self.supervisor.stop_all()
+            self.console.print("stopped")
+
+    async def _start_emulator(self) -> str | None:
+        endpoint, embedded = endpoint_for(self.options)
+        if not embedded:
+            self.console.print(f"using the AWS endpoint {endpoint or 'of AWS itself'}")
+            return endpoint
+        assert endpoint is not None
+        kind = self.options.emulator_kind
+        health = f"{endpoint}{HEALTH_PATHS[kind]}"
+        if await probe(health):
+            self.console.print(f"using the emulator already running at {endpoint}")
+            return endpoint
+        host, port = self.options.host, self.options.emulator_port
+        emulator = ManagedProcess(
+            "emulator",
+            server_command(host, port, kind),
+            server_env(host, port, kind),
+            lambda: probe(health),
+        )
+        await self.supervisor.start(emulator)
+        with self.console.status(f"starting the {self.options.emulator} emulator..."):
+            await self.supervisor.wait_ready([emulator], 120 if kind == "ministack" else 30)
+        return endpoint
+
+    async def _watch(self, stop: asyncio.Event) -> int:
+        stopped = asyncio.create_task(stop.wait())
+        crashed = asyncio.create_task(self.supervisor.wait_for_exit())
+        done, _ = await asyncio.wait({stopped, crashed}, return_when=asyncio.FIRST_COMPLETED)
+        if crashed in done:
+            managed = crashed.result()
+            code = managed.process.returncode if managed.process else None
+            self._report_failure(StartupFailed(managed, f"exited with code {code}"))
+            return 1
+        crashed.cancel()
+        return 0
+
+    def _print_ready(self, endpoint: str | None, seconds: float) -> None:
+        table = Table(title=f"MarketScope is ready ({seconds:.1f} s)")
+        table.add_column("service")
+        table.add_column("URL")
+        table.add_column("API docs")
+        for service in SERVICES.values():
+            url = self.options.url_of(service)
+            table.add_row(service.name, url, f"{url}/docs")
+        table.add_row("AWS endpoint", endpoint or "AWS", "")
+        self.console.print(table)
+        self.console.print("Ctrl-C stops everything.")
+
+    def _report_failure(self, failure: StartupFailed) -> None:
+        self.console.print(f"[bold red]{failure}[/]")
+        if failure.managed.tail:
+            self.console.print(f"last lines of {failure.managed.name}:")
+            for line in failure.managed.tail:
+                self.console.print(f"  {line}", markup=False, highlight=False)
+
+
+def run_up(options: StackOptions, console: Console) -> int:
+    return asyncio.run(Stack(options, console).run())

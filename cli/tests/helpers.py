@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from marketscope_events import CATALOG, EventStore
+from marketscope_events.catalog import QuoteUpdated
+
+
+async def stored_quote(store: EventStore) -> str:
+    """Append one QuoteUpdated to a fresh stream (not published); return the stream id."""
+    symbol = "T" + uuid.uuid4().hex[:6].upper()
+    stream = f"Quote#{symbol}"
+    quote = QuoteUpdated(
+        symbol=symbol,
+        price=Decimal("10.5"),
+        previous_price=None,
+        change=None,
+        change_percent=None,
+        as_of=datetime.now(UTC),
+        provider="replay",
+    )
+    await store.append(
+        stream, [CATALOG.new_event(quote, subject=stream)], expected_version=0, publish=False
+    )
+    return stream
+
+
+async def drain(sqs: Any, queue_url: str) -> list[str]:
+    """Receive and delete whatever the queue holds; return the bodies."""
+    bodies: list[str] = []
+    while True:
+        response = await sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return bodies
+        bodies.extend(m["Body"] for m in messages)
+        for message in messages:
+            await sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -1,0 +1,155 @@
+"""Liveness and readiness endpoints.
+
+``/healthz`` says the process serves requests and never touches a dependency, so an
+orchestrator does not restart a healthy process because AWS is slow. ``/readyz`` runs the
+service's readiness checks (its table, queue, bucket...) concurrently, each bounded by a
+timeout, and answers 503 naming the checks that failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Annotated, Literal
+
+from botocore.exceptions import ClientError
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from marketscope_events.aws import AwsClients
+from marketscope_servicekit.problems import ServiceError
+
+logger = logging.getLogger(__name__)
+
+ReadinessProbe = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ReadinessCheck:
+    """A named probe of one dependency; the probe raises when it is not usable."""
+
+    name: str
+    probe: ReadinessProbe
+
+
+class CheckResult(BaseModel):
+    name: str
+    ok: bool
+    duration_ms: float
+    error: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    service: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    service: str
+    checks: list[CheckResult]
+
+
+class NotReadyError(ServiceError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+async def run_checks(checks: Sequence[ReadinessCheck], check_timeout: float) -> list[CheckResult]:
+    """Run every check at once; a slow dependency costs ``check_timeout``, not the sum."""
+    return list(await asyncio.gather(*(_run_check(check, check_timeout) for check in checks)))
+
+
+async def _run_check(check: ReadinessCheck, check_timeout: float) -> CheckResult:
+    started = time.perf_counter()
+    error: str | None = None
+    try:
+        async with asyncio.timeout(check_timeout):
+            await check.probe()
+    except TimeoutError:
+        error = f"timed out after {check_timeout:g}s"
+    except Exception as exc:
+        error = _describe(exc)
+        # The full message (endpoints, ARNs) goes to the log only, not to clients.
+        logger.warning("readiness check failed", extra={"check": check.name, "error": str(exc)})
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    return CheckResult(name=check.name, ok=error is None, duration_ms=elapsed_ms, error=error)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    return type(exc).__name__
+
+
+def readiness_checks(request: Request) -> Sequence[ReadinessCheck]:
+    """The checks the app's lifespan registered; none yet means it has not started."""
+    checks: Sequence[ReadinessCheck] | None = getattr(request.app.state, "readiness_checks", None)
+    if checks is None:
+        raise NotReadyError("The service has not finished starting.")
+    return checks
+
+
+def health_router(service: str, *, check_timeout: float = 2.0) -> APIRouter:
+    """``GET /healthz`` and ``GET /readyz`` for ``service``."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=Health)
+    async def healthz() -> Health:
+        return Health(service=service)
+
+    @router.get(
+        "/readyz",
+        response_model=Readiness,
+        responses={HTTPStatus.SERVICE_UNAVAILABLE: {"description": "A check failed"}},
+    )
+    async def readyz(
+        checks: Annotated[Sequence[ReadinessCheck], Depends(readiness_checks)],
+    ) -> Readiness:
+        results = await run_checks(checks, check_timeout)
+        failed = [result.name for result in results if not result.ok]
+        if failed:
+            raise NotReadyError(
+                f"Failed readiness checks: {', '.join(failed)}.",
+                extensions={
+                    "service": service,
+                    "failed": failed,
+                    "checks": [result.model_dump() for result in results],
+                },
+            )
+        return Readiness(service=service, checks=results)
+
+    return router
+
+
+def table_check(aws: AwsClients, table_name: str, *, name: str = "table") -> ReadinessCheck:
+    """The DynamoDB table exists and the credentials may describe it."""
+
+    async def probe() -> None:
+        dynamodb = await aws.client("dynamodb")
+        await dynamodb.describe_table(TableName=table_name)
+
+    return ReadinessCheck(name, probe)
+
+
+def queue_check(aws: AwsClients, queue_name: str, *, name: str = "queue") -> ReadinessCheck:
+    """The SQS queue exists and its URL resolves."""
+
+    async def probe() -> None:
+        sqs = await aws.client("sqs")
+        await sqs.get_queue_url(QueueName=queue_name)
+
+    return ReadinessCheck(name, probe)
+
+
+def bucket_check(aws: AwsClients, bucket: str, *, name: str = "bucket") -> ReadinessCheck:
+    """The S3 bucket exists and the credentials may access it."""
+
+    async def probe() -> None:
+        s3 = await aws.client("s3")
+        await s3.head_bucket(Bucket=bucket)
+
+    return ReadinessCheck(name, probe)

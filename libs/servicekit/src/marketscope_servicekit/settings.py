@@ -1,0 +1,31 @@
+"""The settings every service has. Each service subclasses ``ServiceSettings`` once, with
+its own env prefix (``MARKETSCOPE_<SERVICE>_``) and defaults that run the embedded stack
+with no environment variables at all. AWS settings are not here: they are the shared
+``AWS_ENDPOINT_URL``/``AWS_DEFAULT_REGION`` of ``marketscope_events.aws.AwsSettings``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    # Loopback by default: the embedded stack is a laptop setup; containers set 0.0.0.0.
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    log_level: LogLevel = "INFO"
+    table_name: str
+    readiness_timeout: float = Field(default=2.0, gt=0, description="Seconds per check")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        # uvicorn and most tooling spell levels in lower case; accept both.
+        return value.upper() if isinstance(value, str) else value

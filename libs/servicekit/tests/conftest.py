@@ -1,0 +1,52 @@
+"""Apps built by ``create_service_app`` with fake readiness checks: no AWS involved."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from marketscope_events.aws import AwsClients
+from marketscope_servicekit import ReadinessCheck, ServiceSettings, create_service_app
+
+CHECK_TIMEOUT = 0.2
+
+
+class DemoSettings(ServiceSettings):
+    port: int = 18999
+    table_name: str = "demo-table"
+    readiness_timeout: float = CHECK_TIMEOUT
+
+
+@asynccontextmanager
+async def _running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    # httpx's ASGI transport does not run lifespans; the app needs its startup.
+    async with app.router.lifespan_context(app):
+        # 500 responses are what the tests look at, not the exception Starlette re-raises.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest.fixture
+def make_app() -> Callable[[Sequence[ReadinessCheck]], FastAPI]:
+    def build(checks: Sequence[ReadinessCheck]) -> FastAPI:
+        def readiness_checks(_aws: AwsClients) -> Sequence[ReadinessCheck]:
+            return checks
+
+        return create_service_app("demo", DemoSettings(), readiness_checks)
+
+    return build
+
+
+@pytest.fixture
+def check_timeout() -> float:
+    return CHECK_TIMEOUT
+
+
+@pytest.fixture
+def running() -> Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]:
+    return _running

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from marketscope_servicekit.logging import JsonFormatter, configure_logging
+
+
+def record(name: str = "marketscope.test", **kwargs) -> logging.LogRecord:
+    return logging.makeLogRecord({"name": name, "levelname": "INFO", "levelno": 20, **kwargs})
+
+
+def test_a_record_is_one_json_line_with_the_standard_fields():
+    line = JsonFormatter("chat").format(record(msg="hello %s", args=("world",)))
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["message"] == "hello world"
+    assert entry["level"] == "INFO"
+    assert entry["service"] == "chat"
+    assert entry["logger"] == "marketscope.test"
+    assert entry["time"].endswith("+00:00")
+
+
+def test_extra_fields_are_kept_and_uvicorn_colours_dropped():
+    line = JsonFormatter("chat").format(
+        record(msg="x", symbol="AAPL", attempt=2, color_message="\x1b[1mx\x1b[0m")
+    )
+    entry = json.loads(line)
+    assert entry["symbol"] == "AAPL"
+    assert entry["attempt"] == 2
+    assert "color_message" not in entry
+    assert "args" not in entry
+
+
+def test_a_traceback_stays_inside_its_line():
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        exc_info = sys.exc_info()
+    line = JsonFormatter("chat").format(record(msg="failed", exc_info=exc_info))
+    assert "\n" not in line
+    assert "ValueError: bad" in json.loads(line)["exc_info"]
+
+
+def test_uvicorn_access_lines_become_fields():
+    access = record(
+        "uvicorn.access",
+        msg='%s - "%s %s HTTP/%s" %d',
+        args=("127.0.0.1:5000", "GET", "/healthz", "1.1", 200),
+    )
+    entry = json.loads(JsonFormatter("rag").format(access))
+    assert entry["method"] == "GET"
+    assert entry["path"] == "/healthz"
+    assert entry["status"] == 200
+
+
+def test_configure_logging_routes_uvicorn_to_stdout_once(capsys):
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    uvicorn_error.addHandler(logging.StreamHandler(sys.stderr))
+    uvicorn_error.propagate = False
+    configure_logging("notifier", "debug")
+    configure_logging("notifier", "info")  # again: still one line per record
+    uvicorn_error.info("Application startup complete.")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["logger"] == "uvicorn.error"
+    assert entry["service"] == "notifier"
+    assert logging.getLogger().level == logging.INFO

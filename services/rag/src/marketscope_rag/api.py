@@ -1,0 +1,11 @@
+"""HTTP layer of the rag service.
+
+Health endpoints and problem+json errors come from ``marketscope_servicekit``; the
+service's own routes join this router as its features land.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["rag"])
