@@ -30,7 +30,7 @@ def provision(endpoint: str | None, console: Console, *, verbose: bool = False) 
             if verbose:
                 progress.console.print(line, markup=False, highlight=False)
 
-        results = apply(spec, clients, on_step=on_step)
+        results: list[StepResult] = apply(spec, clients, on_step=on_step)
     created = sum(1 for result in results if result.outcome.created)
     console.print(f"provisioned {len(results)} resources ({created} created)")
     return results

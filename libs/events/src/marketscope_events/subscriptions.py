@@ -68,23 +68,30 @@ async def ensure_queue(
     return QueueRef(name=name, url=str(url), arn=str(arn))
 
 
-def queue_policy(queue_arn: str, topic_arns: Sequence[str]) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AllowMarketScopeTopics",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": queue_arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": sorted(topic_arns)}},
-                }
-            ],
-        },
-        sort_keys=True,
+TOPICS_STATEMENT_ID = "AllowMarketScopeTopics"
+
+
+def queue_policy(queue_arn: str, topic_arns: Sequence[str], existing: str | None = None) -> str:
+    """The queue's policy with our topics statement put in; other statements (an
+    EventBridge rule's, the ops topic's) are kept as they are."""
+    policy: dict[str, Any] = (
+        json.loads(existing) if existing else {"Version": "2012-10-17", "Statement": []}
     )
+    statements: list[dict[str, Any]] = [
+        s for s in policy.get("Statement", []) if s.get("Sid") != TOPICS_STATEMENT_ID
+    ]
+    statements.append(
+        {
+            "Sid": TOPICS_STATEMENT_ID,
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": sorted(topic_arns)}},
+        }
+    )
+    policy["Statement"] = statements
+    return json.dumps(policy, sort_keys=True)
 
 
 async def subscribe_queue(sns: Any, topic_arn: str, queue_arn: str) -> str:
@@ -115,9 +122,9 @@ async def subscribe_service(
     dlq = await ensure_queue(sqs, dlq_name, retention_seconds=14 * 24 * 3600)
     queue = await ensure_queue(sqs, queue_name, dlq=dlq, visibility_timeout=visibility_timeout)
     topic_arns = [topics.arn(spec.topic) for spec in catalog.subscriptions_of(service)]
-    await sqs.set_queue_attributes(
-        QueueUrl=queue.url, Attributes={"Policy": queue_policy(queue.arn, topic_arns)}
-    )
+    current = await sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["Policy"])
+    policy = queue_policy(queue.arn, topic_arns, current.get("Attributes", {}).get("Policy"))
+    await sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"Policy": policy})
     subscription = ServiceSubscription(queue=queue, dlq=dlq)
     for topic_arn in topic_arns:
         subscription.subscription_arns.append(await subscribe_queue(sns, topic_arn, queue.arn))

@@ -14,6 +14,7 @@ from marketscope_events import (
     ConsumerSettings,
     DecodedEvent,
     DynamoDBIdempotencyStore,
+    Envelope,
     MessageReport,
     Outcome,
     SqsConsumer,
@@ -57,9 +58,7 @@ def make_consumer(
     config = ConsumerSettings(
         name="test-consumer",
         queue_url=queue.url,
-        wait_time_seconds=1,
-        retry_base_seconds=0,
-        **settings,
+        **{"wait_time_seconds": 1, "retry_base_seconds": 0, **settings},
     )
     return SqsConsumer(
         aws_sqs, config, DynamoDBIdempotencyStore(dynamodb, table), on_report=reports.append
@@ -287,3 +286,27 @@ async def test_concurrency_is_bounded(aws: AwsClients, table: str, queue: Any) -
 
     assert peak == 3
     assert {r.event_id for r in reports} == {e.id for e in events}
+
+
+async def test_messages_received_while_stopping_are_released_not_hidden(
+    aws: AwsClients, table: str, queue: Any
+) -> None:
+    sqs, dynamodb = await aws.client("sqs"), await aws.client("dynamodb")
+    source, _ = queue
+    reports: list[MessageReport] = []
+    consumer = make_consumer(sqs, dynamodb, table, source, reports, wait_time_seconds=5)
+
+    async def never(decoded: DecodedEvent[Any]) -> None:
+        raise AssertionError("no handler runs after stop()")
+
+    consumer.on("QuoteUpdated", never)
+    task = asyncio.create_task(consumer.run())
+    await asyncio.sleep(0.5)  # the consumer is now inside its long poll
+    consumer.stop()
+    event = quote_event()
+    await send(sqs, source, event.to_json())  # lands in the poll that is still open
+    await asyncio.wait_for(task, timeout=10)
+
+    assert reports == []
+    received = await receive_all(sqs, source.url, wait=1)  # visible again at once
+    assert [Envelope.from_json(m["Body"]).id for m in received] == [event.id]

@@ -60,7 +60,8 @@ class ConsumerSettings:
     name: str
     queue_url: str
     batch_size: int = 10
-    wait_time_seconds: int = 20
+    # Also bounds how long stop() waits for the poll in flight.
+    wait_time_seconds: int = 10
     visibility_timeout: int = 30
     concurrency: int = 10
     claim_for: timedelta = timedelta(minutes=15)
@@ -157,23 +158,32 @@ class SqsConsumer:
         return reserved
 
     async def _receive_unless_stopped(self, count: int) -> list[dict[str, Any]]:
-        receive = asyncio.create_task(self._receive(count, None))
-        stop = asyncio.create_task(self._stopping.wait())
-        await asyncio.wait({receive, stop}, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        if not receive.done():
-            # Messages a cancelled receive took stay invisible until their timeout: none lost.
-            receive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await receive
-            return []
+        # A long poll is let finish rather than cancelled: the queue would still hand the
+        # next message to the abandoned poll and hide it for a visibility timeout. What
+        # arrives after stop() is released at once, unhandled and undeleted.
         try:
-            return receive.result()
+            messages = await self._receive(count, None)
         except (ClientError, BotoCoreError):
             logger.exception("receive from %s failed", self.settings.queue_url)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
             return []
+        if messages and self._stopping.is_set():
+            await self._release(messages)
+            return []
+        return messages
+
+    async def _release(self, messages: Sequence[dict[str, Any]]) -> None:
+        try:
+            await self._sqs.change_message_visibility_batch(
+                QueueUrl=self.settings.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(messages)
+                ],
+            )
+        except (ClientError, BotoCoreError):
+            logger.warning("could not release messages received while stopping", exc_info=True)
 
     async def _receive(self, count: int, wait_time_seconds: int | None) -> list[dict[str, Any]]:
         wait = self.settings.wait_time_seconds if wait_time_seconds is None else wait_time_seconds

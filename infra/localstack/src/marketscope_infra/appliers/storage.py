@@ -1,0 +1,84 @@
+"""DynamoDB tables (TTL on, streams where the spec asks) and S3 buckets (versioning)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from marketscope_infra.appliers.context import (
+    CREATED,
+    Clients,
+    Outcome,
+    Resource,
+    error_code,
+    found,
+)
+
+TTL_ON = ("ENABLED", "ENABLING")
+
+
+def apply_table(clients: Clients, resource: Resource) -> Outcome:
+    dynamodb = clients.client("dynamodb")
+    name = resource["name"]
+    definition: dict[str, Any] = resource["definition"]
+    try:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+    except ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        table = None
+    if table is None:
+        dynamodb.create_table(**definition)
+    _wait_until_active(dynamodb, name)
+    changes = [] if table is None else _enable_stream(dynamodb, table, definition)
+    changes += _enable_ttl(dynamodb, name, resource["ttl_attribute"])
+    return CREATED if table is None else found(changes)
+
+
+def _wait_until_active(dynamodb: Any, name: str) -> None:
+    waiter = dynamodb.get_waiter("table_exists")
+    waiter.wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+
+
+def _enable_stream(dynamodb: Any, table: dict[str, Any], definition: dict[str, Any]) -> list[str]:
+    """Turning a stream on is cheap; changing its view type (off, then on) is left to a
+    person, since consumers of the old stream would lose their position."""
+    wanted = definition.get("StreamSpecification")
+    if not wanted or table.get("StreamSpecification", {}).get("StreamEnabled"):
+        return []
+    dynamodb.update_table(TableName=table["TableName"], StreamSpecification=wanted)
+    _wait_until_active(dynamodb, table["TableName"])
+    return ["StreamSpecification"]
+
+
+def _enable_ttl(dynamodb: Any, name: str, attribute: str) -> list[str]:
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    if ttl.get("TimeToLiveStatus") in TTL_ON and ttl.get("AttributeName") == attribute:
+        return []
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+    )
+    return ["TimeToLive"]
+
+
+def apply_bucket(clients: Clients, resource: Resource) -> Outcome:
+    s3 = clients.client("s3")
+    name = resource["name"]
+    try:
+        s3.head_bucket(Bucket=name)
+        created = False
+    except ClientError as exc:
+        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        arguments: dict[str, Any] = {"Bucket": name}
+        if clients.region != "us-east-1":
+            arguments["CreateBucketConfiguration"] = {"LocationConstraint": clients.region}
+        s3.create_bucket(**arguments)
+        created = True
+    changes: list[str] = []
+    versioning = s3.get_bucket_versioning(Bucket=name).get("Status")
+    if resource.get("versioning") and versioning != "Enabled":
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        changes.append("Versioning")
+    return CREATED if created else found(changes)

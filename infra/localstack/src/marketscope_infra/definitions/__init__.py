@@ -1,0 +1,1 @@
+"""What to provision, by resource kind, generated from the catalog and the topology."""

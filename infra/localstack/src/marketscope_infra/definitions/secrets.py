@@ -1,0 +1,19 @@
+"""The shared Secrets Manager secret: placeholders, and a signing key made at creation."""
+
+from __future__ import annotations
+
+from marketscope_events.topology import SECRET_NAME
+from marketscope_infra.definitions.model import Resource
+
+
+def shared_secret() -> Resource:
+    return Resource(
+        "secret",
+        SECRET_NAME,
+        {
+            "description": "MarketScope service secrets (LLM keys, JWT signing key)",
+            # Set once when the secret is created; an existing secret is never rewritten.
+            "initial_value": {"openai_api_key": ""},
+            "generated_keys": ["jwt_signing_key"],
+        },
+    )
