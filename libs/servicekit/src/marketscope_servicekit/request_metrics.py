@@ -1,39 +1,61 @@
-"""Middleware recording APILatency (ms, by route and status) and Errors for every request."""
+"""Middleware recording APILatency (ms, by route and status) and Errors for every request.
+
+Plain ASGI rather than Starlette's BaseHTTPMiddleware, which wraps every response in a
+stream and costs a hot endpoint a large share of its throughput.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marketscope_servicekit.metrics import MetricsRecorder
 
 
-def route_template(request: Request) -> str:
+def route_template(app: ASGIApp, scope: Scope) -> str:
     """``/quotes/{symbol}`` rather than ``/quotes/AAPL``: one series per route."""
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
+    router = getattr(app, "router", None)
+    for route in getattr(router, "routes", ()):
+        match, _ = route.matches(scope)
         if match is Match.FULL:
-            return str(getattr(route, "path", request.url.path))
+            return str(getattr(route, "path", scope.get("path", "")))
     return "unmatched"
 
 
-def install_request_metrics(app: FastAPI, metrics: MetricsRecorder) -> None:
-    @app.middleware("http")
-    async def record_request(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+class RequestMetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: MetricsRecorder, root: FastAPI) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.root = root
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_with_status)
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
-            dimensions = {"Route": route_template(request), "Status": str(status)}
-            metrics.record("APILatency", elapsed_ms, unit="Milliseconds", dimensions=dimensions)
+            route = route_template(self.root, scope)
+            dimensions = {"Route": route, "Status": str(status)}
+            self.metrics.record(
+                "APILatency", elapsed_ms, unit="Milliseconds", dimensions=dimensions
+            )
             if status >= 500:
-                metrics.increment("Errors", dimensions={"Route": dimensions["Route"]})
+                self.metrics.increment("Errors", dimensions={"Route": route})
+
+
+def install_request_metrics(app: FastAPI, metrics: MetricsRecorder) -> None:
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics, root=app)

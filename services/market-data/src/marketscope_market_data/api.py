@@ -1,11 +1,180 @@
-"""HTTP layer of the market-data service.
-
-Health endpoints and problem+json errors come from ``marketscope_servicekit``; the
-service's own routes join this router as its features land.
-"""
+"""HTTP layer of the market-data service: parses and checks requests, asks the service,
+answers its models. Errors are problem+json (``marketscope_servicekit``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from marketscope_market_data.errors import InvalidRequest, StoreUnavailable, WatchlistForbidden
+from marketscope_market_data.providers import DateSpan
+from marketscope_market_data.schemas import (
+    INDICATOR_NAMES,
+    HistoryResponse,
+    IndicatorName,
+    IndicatorsResponse,
+    Interval,
+    Period,
+    Problem,
+    ProfileResponse,
+    QuoteBatch,
+    QuoteResponse,
+    RiskResponse,
+    Watchlist,
+    WatchlistUpdate,
+)
+from marketscope_market_data.service import MarketDataService
+from marketscope_servicekit import Identity, current_identity
 
 router = APIRouter(tags=["market-data"])
+
+SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.\-^=]{0,14}$"
+_SYMBOL = re.compile(SYMBOL_PATTERN)
+
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description}
+
+
+NOT_FOUND: Responses = {404: _problem("Unknown symbol")}
+UNAVAILABLE: Responses = {503: _problem("Provider down, nothing cached; see Retry-After")}
+INVALID: Responses = {422: _problem("Invalid parameters; `allowed` lists accepted values")}
+MARKET: Responses = {**NOT_FOUND, **UNAVAILABLE, **INVALID}
+
+
+async def service(request: Request) -> MarketDataService:
+    found: MarketDataService | None = getattr(request.app.state, "market_data", None)
+    if found is None:
+        raise StoreUnavailable("The service is starting or stopping.")
+    return found
+
+
+Service = Annotated[MarketDataService, Depends(service)]
+SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, description="Ticker, e.g. AAPL")]
+
+
+def symbol_list(raw: str, *, limit: int) -> list[str]:
+    symbols = [part.strip().upper() for part in raw.split(",") if part.strip()]
+    bad = [symbol for symbol in symbols if not _SYMBOL.match(symbol)]
+    if bad:
+        raise InvalidRequest(f"Not ticker symbols: {', '.join(bad)}.")
+    if not symbols or len(symbols) > limit:
+        raise InvalidRequest(f"Give 1 to {limit} comma-separated symbols.")
+    return symbols
+
+
+def date_span(start: date | None, end: date | None, period: Period | None) -> DateSpan:
+    if period is not None and start is not None:
+        raise InvalidRequest("Give either period or start/end, not both.")
+    if start is not None and end is not None and start > end:
+        raise InvalidRequest("start must not be after end.")
+    return DateSpan(start=start, end=end, period=period)
+
+
+@router.get("/quotes/{symbol}", response_model=QuoteResponse, responses=MARKET)
+async def get_quote(symbol: SymbolPath, market: Service) -> Response:
+    """The latest quote, from the cache or the first provider that answers."""
+    return Response(await market.quote_json(symbol.upper()), media_type="application/json")
+
+
+@router.get("/quotes", response_model=QuoteBatch, responses=INVALID)
+async def get_quotes(
+    market: Service,
+    symbols: Annotated[str, Query(description="Comma-separated, up to 50: AAPL,MSFT")],
+) -> QuoteBatch:
+    """Quotes of several symbols; the ones that fail are listed in `errors`."""
+    return await market.quotes(symbol_list(symbols, limit=50))
+
+
+@router.get("/history/{symbol}", response_model=HistoryResponse, responses=MARKET)
+async def get_history(
+    symbol: SymbolPath,
+    market: Service,
+    interval: Annotated[Interval, Query(description="Bar length")] = "1d",
+    start: date | None = None,
+    end: date | None = None,
+    period: Annotated[Period | None, Query(description="Instead of start/end")] = None,
+) -> HistoryResponse:
+    """OHLCV bars; without start or period, the last year."""
+    return await market.history(symbol.upper(), interval, date_span(start, end, period))
+
+
+@router.get("/indicators/{symbol}", response_model=IndicatorsResponse, responses=MARKET)
+async def get_indicators(
+    symbol: SymbolPath,
+    market: Service,
+    names: Annotated[
+        str, Query(description=f"Comma-separated, from: {', '.join(INDICATOR_NAMES)}")
+    ] = ",".join(INDICATOR_NAMES),
+) -> IndicatorsResponse:
+    """Latest indicator values over two years of daily bars (split-adjusted)."""
+    wanted = [part.strip().lower() for part in names.split(",") if part.strip()]
+    unknown = [name for name in wanted if name not in INDICATOR_NAMES]
+    if unknown or not wanted:
+        raise InvalidRequest(
+            f"Unknown indicators: {', '.join(unknown) or '(none given)'}.", allowed=INDICATOR_NAMES
+        )
+    selected: list[IndicatorName] = [name for name in INDICATOR_NAMES if name in wanted]
+    return await market.indicators(symbol.upper(), selected)
+
+
+@router.get("/risk", response_model=RiskResponse, responses=MARKET)
+async def get_risk(
+    market: Service,
+    symbols: Annotated[str, Query(description="Comma-separated, up to 20")],
+    benchmark: Annotated[
+        str | None, Query(description="Beta benchmark; default ^GSPC, `none` for no beta")
+    ] = None,
+    start: date | None = None,
+    end: date | None = None,
+    period: Period | None = None,
+) -> RiskResponse:
+    """Risk metrics of daily returns (the last year unless start or period say otherwise)."""
+    chosen: str | None = market.benchmark if benchmark is None else benchmark.strip().upper()
+    if chosen == "NONE" or chosen == "":
+        chosen = None
+    elif chosen is not None:
+        chosen = symbol_list(chosen, limit=1)[0]
+    span = date_span(start, end, period) if (start or end or period) else DateSpan(period="1y")
+    return await market.risk(symbol_list(symbols, limit=20), chosen, span)
+
+
+@router.get("/profile/{symbol}", response_model=ProfileResponse, responses=MARKET)
+async def get_profile(symbol: SymbolPath, market: Service) -> ProfileResponse:
+    """Company profile: name, exchange, sector, industry."""
+    return await market.profile(symbol.upper())
+
+
+def _owner_allowed(owner: str, identity: Identity) -> None:
+    if identity.user_id != owner and not identity.is_admin:
+        raise WatchlistForbidden(f"{identity.user_id} may not access the watchlist of {owner}.")
+
+
+CALLER: Responses = {401: _problem("No valid identity"), 403: _problem("Another owner's watchlist")}
+
+
+@router.get("/watchlists/{owner}", response_model=Watchlist, responses=CALLER)
+async def get_watchlist(
+    owner: str, market: Service, identity: Annotated[Identity, Depends(current_identity)]
+) -> Watchlist:
+    """The owner's watchlist (empty when never saved). Own only, unless admin."""
+    _owner_allowed(owner, identity)
+    return await market.watchlist(owner)
+
+
+@router.put("/watchlists/{owner}", response_model=Watchlist, responses={**CALLER, **INVALID})
+async def put_watchlist(
+    owner: str,
+    update: WatchlistUpdate,
+    market: Service,
+    identity: Annotated[Identity, Depends(current_identity)],
+) -> Watchlist:
+    """Replace the owner's watchlist; its symbols join the scheduled refresh."""
+    _owner_allowed(owner, identity)
+    return await market.save_watchlist(owner, [symbol.upper() for symbol in update.symbols])

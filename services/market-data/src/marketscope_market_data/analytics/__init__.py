@@ -1,0 +1,1 @@
+"""Technical indicators and portfolio risk metrics computed from daily bars."""

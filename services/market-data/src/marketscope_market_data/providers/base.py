@@ -1,0 +1,72 @@
+"""The provider port: what every source of market data answers, in the same types."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import UTC, date, datetime
+
+import pandas as pd  # type: ignore[import-untyped]
+
+from marketscope_market_data.schemas import Bar, History, Interval, Profile, Quote
+
+_RULES = {"1wk": "W-FRI", "1mo": "ME"}
+
+
+class MarketDataProvider(ABC):
+    """A source of quotes, daily history and company profiles.
+
+    Raises ``SymbolNotFound`` for a symbol it does not know and ``ProviderUnavailable``
+    when it cannot answer now; anything else is a bug.
+    """
+
+    name: str
+
+    @abstractmethod
+    async def quote(self, symbol: str) -> Quote: ...
+
+    @abstractmethod
+    async def history(self, symbol: str, start: date, end: date, interval: Interval) -> History:
+        """Bars with ``start <= date <= end`` (the provider's today at most)."""
+
+    @abstractmethod
+    async def profile(self, symbol: str) -> Profile: ...
+
+    def today(self) -> date:
+        """The provider's current market date (a replay provider's is historical)."""
+        return datetime.now(UTC).date()
+
+
+def bars_from_frame(frame: pd.DataFrame) -> list[Bar]:
+    """Bars from a frame indexed by date with open/high/low/close/adj_close/volume."""
+    return [
+        Bar(
+            date=pd.Timestamp(day).date(),
+            open=float(row.open),
+            high=float(row.high),
+            low=float(row.low),
+            close=float(row.close),
+            adj_close=float(row.adj_close),
+            volume=int(row.volume),
+        )
+        for day, row in frame.iterrows()
+    ]
+
+
+def resample(frame: pd.DataFrame, interval: Interval) -> pd.DataFrame:
+    """Daily bars aggregated to weeks or months, each labelled by its last trading day."""
+    if interval == "1d" or frame.empty:
+        return frame
+    grouped = frame.groupby(pd.Grouper(freq=_RULES[interval]))
+    out = grouped.agg(
+        {
+            "open": "first",
+            "high": "max",
+            "low": "min",
+            "close": "last",
+            "adj_close": "last",
+            "volume": "sum",
+        }
+    ).dropna(subset=["close"])
+    last_days = frame.index.to_series().groupby(pd.Grouper(freq=_RULES[interval])).max()
+    out.index = pd.DatetimeIndex(last_days.loc[out.index].to_numpy())
+    return out

@@ -1,0 +1,223 @@
+"""The market-data domain: quotes, history, indicators, risk, profiles, watchlists and the
+refresh, over the provider chain, the tiered cache and the quote streams (no HTTP here)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cachetools import LRUCache
+
+from marketscope_events import EventsError
+from marketscope_market_data.analysis import indicator_report, risk_report
+from marketscope_market_data.cache import Cached, TieredCache
+from marketscope_market_data.errors import InvalidRequest, MarketDataError
+from marketscope_market_data.providers import DateSpan, ProviderChain
+from marketscope_market_data.quotes import QuoteRecorder
+from marketscope_market_data.schemas import (
+    History,
+    HistoryResponse,
+    IndicatorName,
+    IndicatorsResponse,
+    Interval,
+    Profile,
+    ProfileResponse,
+    Quote,
+    QuoteBatch,
+    QuoteResponse,
+    RefreshSummary,
+    RiskResponse,
+    SymbolError,
+    Watchlist,
+)
+from marketscope_market_data.store import WatchlistRepository
+
+logger = logging.getLogger(__name__)
+MAX_BATCH = 50
+MAX_RISK_SYMBOLS = 20
+# Two years of daily bars: enough for SMA 200 and a cross of SMA 50 over it.
+INDICATOR_SPAN = DateSpan(period="2y")
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    quote_seconds: int
+    history_seconds: int
+
+
+def quote_response(quote: Quote, *, stale: bool) -> QuoteResponse:
+    change = None if quote.previous_close is None else quote.price - quote.previous_close
+    percent = (
+        None
+        if change is None or not quote.previous_close
+        else round(change / quote.previous_close * 100, 4)
+    )
+    return QuoteResponse(
+        **quote.model_dump(),
+        change=None if change is None else round(change, 6),
+        change_percent=percent,
+        stale=stale,
+    )
+
+
+class MarketDataService:
+    def __init__(
+        self,
+        chain: ProviderChain,
+        cache: TieredCache,
+        recorder: QuoteRecorder,
+        watchlists: WatchlistRepository,
+        policy: CachePolicy,
+        *,
+        benchmark: str,
+        risk_free_rate: float,
+        default_watchlist: Sequence[str],
+    ) -> None:
+        self.chain = chain
+        self.cache = cache
+        self.recorder = recorder
+        self.watchlists = watchlists
+        self._policy = policy
+        self.benchmark = benchmark
+        self._risk_free_rate = risk_free_rate
+        self.default_watchlist = list(default_watchlist)
+        self._rendered: LRUCache[str, tuple[Quote, bool, bytes]] = LRUCache(maxsize=4096)
+
+    # ------------------------------------------------------------------ quotes
+
+    async def _cached_quote(self, symbol: str) -> Cached[Quote]:
+        async def fetch() -> Quote:
+            quote = await self.chain.quote(symbol)
+            await self._observe(quote)
+            return quote
+
+        return await self.cache.get_or_fetch(
+            f"quote:{symbol}", Quote, self._policy.quote_seconds, fetch
+        )
+
+    async def quote(self, symbol: str) -> QuoteResponse:
+        cached = await self._cached_quote(symbol)
+        return quote_response(cached.value, stale=cached.stale)
+
+    async def quote_json(self, symbol: str) -> bytes:
+        """The quote response as JSON, rendered once per cached value: the hot path of
+        the most frequent request."""
+        cached = await self._cached_quote(symbol)
+        rendered = self._rendered.get(symbol)
+        if rendered is not None and rendered[0] is cached.value and rendered[1] == cached.stale:
+            return rendered[2]
+        body = quote_response(cached.value, stale=cached.stale).model_dump_json().encode()
+        self._rendered[symbol] = (cached.value, cached.stale, body)
+        return body
+
+    async def quotes(self, symbols: Sequence[str]) -> QuoteBatch:
+        unique = list(dict.fromkeys(symbols))
+        if not unique or len(unique) > MAX_BATCH:
+            raise InvalidRequest(f"Ask for 1 to {MAX_BATCH} symbols at once.")
+        results = await asyncio.gather(
+            *(self.quote(symbol) for symbol in unique), return_exceptions=True
+        )
+        quotes, errors = [], []
+        for symbol, result in zip(unique, results, strict=True):
+            if isinstance(result, MarketDataError):
+                errors.append(SymbolError(symbol=symbol, status=result.status, detail=str(result)))
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                quotes.append(result)
+        return QuoteBatch(quotes=quotes, errors=errors)
+
+    async def _observe(self, quote: Quote) -> bool:
+        """Record a provider observation in its stream; True when the price changed."""
+        try:
+            return await self.recorder.record(quote) is not None
+        except EventsError:
+            # The answer is still right; the stream catches up on the next observation.
+            logger.warning("quote not recorded", extra={"symbol": quote.symbol}, exc_info=True)
+            return False
+
+    # ------------------------------------------------------------------ history and analytics
+
+    async def history(self, symbol: str, interval: Interval, span: DateSpan) -> HistoryResponse:
+        today = self.chain.today()
+        key = f"history:{symbol}:{interval}:{span.key(today)}"
+        cached = await self.cache.get_or_fetch(
+            key,
+            History,
+            self._policy.history_seconds,
+            lambda: self.chain.history(symbol, span, interval),
+        )
+        history = cached.value
+        start, end = span.resolve(today)
+        if history.bars:
+            start, end = history.bars[0].date, history.bars[-1].date
+        return HistoryResponse(**history.model_dump(), start=start, end=end, stale=cached.stale)
+
+    async def indicators(self, symbol: str, names: Sequence[IndicatorName]) -> IndicatorsResponse:
+        history = await self.history(symbol, "1d", INDICATOR_SPAN)
+        return indicator_report(history, names)
+
+    async def risk(
+        self, symbols: Sequence[str], benchmark: str | None, span: DateSpan
+    ) -> RiskResponse:
+        unique = list(dict.fromkeys(symbols))
+        if not unique or len(unique) > MAX_RISK_SYMBOLS:
+            raise InvalidRequest(f"Ask for 1 to {MAX_RISK_SYMBOLS} symbols at once.")
+        wanted = [*unique, *([benchmark] if benchmark else [])]
+        histories = await asyncio.gather(*(self.history(s, "1d", span) for s in wanted))
+        return risk_report(
+            histories[: len(unique)],
+            histories[-1] if benchmark else None,
+            risk_free_rate=self._risk_free_rate,
+        )
+
+    async def profile(self, symbol: str) -> ProfileResponse:
+        cached = await self.cache.get_or_fetch(
+            f"profile:{symbol}",
+            Profile,
+            self._policy.history_seconds,
+            lambda: self.chain.profile(symbol),
+        )
+        return ProfileResponse(**cached.value.model_dump(), stale=cached.stale)
+
+    # ------------------------------------------------------------------ watchlists
+
+    async def watchlist(self, owner: str) -> Watchlist:
+        found = await self.watchlists.get(owner)
+        return found or Watchlist(owner=owner, symbols=[], updated_at=None)
+
+    async def save_watchlist(self, owner: str, symbols: Sequence[str]) -> Watchlist:
+        return await self.watchlists.put(owner, list(dict.fromkeys(symbols)))
+
+    async def refresh_targets(self) -> list[str]:
+        """The default watchlist and every symbol on any owner's watchlist."""
+        watched = await self.watchlists.watched_symbols()
+        return sorted(set(self.default_watchlist) | watched)
+
+    # ------------------------------------------------------------------ refresh
+
+    async def refresh(self, symbols: Sequence[str]) -> RefreshSummary:
+        """Fetch each symbol from the providers (never the cache), record changes in the
+        streams and write the fresh quotes through the cache."""
+        outcomes = await asyncio.gather(
+            *(self._refresh_one(s) for s in symbols), return_exceptions=True
+        )
+        failed = [
+            SymbolError(symbol=symbol, status=getattr(outcome, "status", 500), detail=str(outcome))
+            for symbol, outcome in zip(symbols, outcomes, strict=True)
+            if isinstance(outcome, BaseException)
+        ]
+        return RefreshSummary(
+            symbols=len(symbols),
+            refreshed=len(symbols) - len(failed),
+            changed=sum(1 for outcome in outcomes if outcome is True),
+            failed=failed,
+        )
+
+    async def _refresh_one(self, symbol: str) -> bool:
+        quote = await self.chain.quote(symbol)
+        changed = await self.recorder.record(quote) is not None
+        await self.cache.put(f"quote:{symbol}", quote, self._policy.quote_seconds)
+        return changed
