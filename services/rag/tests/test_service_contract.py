@@ -3,6 +3,7 @@ settings and their documentation."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from marketscope_events.topology import SERVICES
@@ -18,8 +19,16 @@ class TestRagService(ServiceContract):
     readiness_checks = ("bucket", "queue", "table")
     readme = Path(__file__).resolve().parents[1] / "README.md"
 
+    def settings(self, **values: object) -> Settings:
+        # One process owns a Chroma directory: each app here gets a fresh one.
+        values.setdefault("index_path", Path(tempfile.mkdtemp()) / "chroma")
+        return Settings(**values)  # type: ignore[arg-type]
+
 
 def test_own_defaults() -> None:
     settings = Settings()
     assert settings.documents_bucket == "marketscope-documents"
     assert settings.documents_prefix == "rag/"
+    assert str(settings.index_path) == ".marketscope/rag/chroma"
+    assert settings.max_upload_bytes == 20 * 1024 * 1024
+    assert settings.openai_api_key is None  # offline embeddings unless a key is set

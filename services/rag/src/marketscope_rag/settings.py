@@ -3,6 +3,9 @@ the embedded stack (AWS endpoint and region are the shared ``AWS_*`` ones)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from marketscope_events.catalog import queue_name
@@ -10,6 +13,8 @@ from marketscope_events.topology import DOCUMENTS_BUCKET, SERVICES
 from marketscope_servicekit import ServiceSettings
 
 SERVICE = SERVICES["rag"]
+# The working directory's git-ignored state folder, shared with `marketscope up`.
+DEFAULT_INDEX_PATH = Path(".marketscope/rag/chroma")
 
 
 class Settings(ServiceSettings):
@@ -20,3 +25,15 @@ class Settings(ServiceSettings):
     queue_name: str = queue_name(SERVICE.name)
     documents_bucket: str = DOCUMENTS_BUCKET
     documents_prefix: str = "rag/"
+    index_path: Path = Field(
+        default=DEFAULT_INDEX_PATH,
+        description="Chroma directory; only this process may write it",
+    )
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    chunk_tokens: int = Field(default=200, ge=32, le=254)
+    chunk_overlap_tokens: int = Field(default=32, ge=0, le=128)
+    download_url_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_embedding_model: str = "text-embedding-3-small"
+    poll_wait_seconds: int = Field(default=10, ge=0, le=20)

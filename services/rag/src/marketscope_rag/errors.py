@@ -1,0 +1,100 @@
+"""The rag service's errors: one base class, each subclass one HTTP status.
+
+Domain code raises these; servicekit's problem handlers turn them into
+``application/problem+json``. Indexing failures (`ExtractionError`) never reach HTTP:
+the event handler records them on the document and rejects the message.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from marketscope_servicekit import ServiceError
+
+PROBLEM = "urn:marketscope:problem:rag:"
+
+
+class RagError(ServiceError):
+    """Base of every error of the rag service."""
+
+
+class DocumentNotFoundError(RagError):
+    status: ClassVar[int] = 404
+    title: ClassVar[str | None] = "Document not found"
+    type: ClassVar[str] = PROBLEM + "document-not-found"
+
+    def __init__(self, document_id: str) -> None:
+        super().__init__(
+            f"No document {document_id} is visible to you.",
+            extensions={"document_id": document_id},
+        )
+        self.document_id = document_id
+
+
+class ForbiddenError(RagError):
+    status: ClassVar[int] = 403
+    title: ClassVar[str | None] = "Forbidden"
+    type: ClassVar[str] = PROBLEM + "forbidden"
+
+
+class DocumentTooLargeError(RagError):
+    status: ClassVar[int] = 413
+    title: ClassVar[str | None] = "Document too large"
+    type: ClassVar[str] = PROBLEM + "document-too-large"
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(
+            f"Documents may be at most {limit_bytes} bytes.",
+            extensions={"max_bytes": limit_bytes},
+        )
+
+
+class UnsupportedDocumentError(RagError):
+    status: ClassVar[int] = 415
+    title: ClassVar[str | None] = "Unsupported document type"
+    type: ClassVar[str] = PROBLEM + "unsupported-document"
+
+    def __init__(self, detail: str, *, declared: str | None, detected: str | None) -> None:
+        super().__init__(detail, extensions={"declared": declared, "detected": detected})
+
+
+class InvalidDocumentError(RagError):
+    status: ClassVar[int] = 422
+    title: ClassVar[str | None] = "Invalid document"
+    type: ClassVar[str] = PROBLEM + "invalid-document"
+
+
+class DuplicateDocumentError(RagError):
+    status: ClassVar[int] = 409
+    title: ClassVar[str | None] = "Duplicate document"
+    type: ClassVar[str] = PROBLEM + "duplicate-document"
+
+    def __init__(self, document_id: str) -> None:
+        super().__init__(
+            f"These bytes are already document {document_id}.",
+            extensions={"document_id": document_id},
+        )
+
+
+class StorageUnavailableError(RagError):
+    status: ClassVar[int] = 503
+    title: ClassVar[str | None] = "Storage unavailable"
+    type: ClassVar[str] = PROBLEM + "storage-unavailable"
+
+
+class ConflictError(RagError):
+    status: ClassVar[int] = 409
+    title: ClassVar[str | None] = "Concurrent change"
+    type: ClassVar[str] = PROBLEM + "concurrent-change"
+
+
+class ExtractionError(RagError):
+    """The stored bytes cannot be turned into text (corrupt PDF, broken encoding)."""
+
+    status: ClassVar[int] = 422
+    title: ClassVar[str | None] = "Unreadable document"
+    type: ClassVar[str] = PROBLEM + "unreadable-document"
+
+
+class IndexLockedError(RagError):
+    """Another process holds the Chroma directory: two writers corrupt it."""

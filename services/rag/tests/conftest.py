@@ -1,0 +1,91 @@
+"""Fixtures of the rag service's integration tests: the provisioned emulator and the
+whole app (API, indexing consumer, outbox relay) running on a temporary Chroma path."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from marketscope_events.aws import AwsSettings
+from marketscope_infra.appliers.context import Clients
+from marketscope_infra.apply import apply, load_spec
+from marketscope_rag.main import create_app
+from marketscope_rag.settings import Settings
+from marketscope_servicekit import Identity, sign_identity
+from marketscope_servicekit.testing import running
+
+MAX_UPLOAD_BYTES = 200_000
+
+
+@pytest.fixture(scope="session")
+def provisioned(aws_endpoint: str) -> str:
+    """The real resources (bucket, table, queue subscribed to its topics), idempotently."""
+    apply(load_spec(), Clients(aws_endpoint, "us-east-1"))
+    return aws_endpoint
+
+
+@dataclass
+class Rag:
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    def headers(self, user: str, *, admin: bool = False) -> dict[str, str]:
+        roles = frozenset({"user", "admin"} if admin else {"user"})
+        return sign_identity(self.app.state.internal_key, Identity(user, roles))
+
+    async def upload(
+        self,
+        user: str,
+        filename: str,
+        data: bytes,
+        content_type: str = "text/markdown",
+        *,
+        admin: bool = False,
+        **form: str,
+    ) -> httpx.Response:
+        return await self.client.post(
+            "/documents",
+            headers=self.headers(user, admin=admin),
+            files={"file": (filename, data, content_type)},
+            data=form,
+        )
+
+    async def get(self, user: str, document_id: str) -> httpx.Response:
+        return await self.client.get(f"/documents/{document_id}", headers=self.headers(user))
+
+    async def search(self, user: str, query: str, **body: Any) -> httpx.Response:
+        return await self.client.post(
+            "/search", headers=self.headers(user), json={"query": query, **body}
+        )
+
+    async def wait_for(
+        self, user: str, document_id: str, statuses: set[str], within: float = 60
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while True:
+            response = await self.get(user, document_id)
+            assert response.status_code == 200, response.text
+            document: dict[str, Any] = response.json()
+            if document["status"] in statuses:
+                return document
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{document_id} stayed {document['status']}")
+            await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def rag(provisioned: str, aws_settings: AwsSettings, tmp_path: Path) -> AsyncIterator[Rag]:
+    settings = Settings(
+        index_path=tmp_path / "chroma", poll_wait_seconds=1, max_upload_bytes=MAX_UPLOAD_BYTES
+    )
+    app = create_app(settings, aws_settings)
+    async with running(app) as client:
+        yield Rag(app, client)
