@@ -37,8 +37,9 @@ def _free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def start_up(offset: int, emulator_port: int) -> subprocess.Popen[str]:
+def start_up(offset: int, emulator_port: int, index_dir: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    env["MARKETSCOPE_RAG_INDEX_PATH"] = str(index_dir)
     env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{emulator_port}"
     env["COLUMNS"] = "200"
     return subprocess.Popen(
@@ -73,15 +74,16 @@ def stopper() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def test_up_reaches_ready_and_ctrl_c_leaves_no_process(
-    stopper: list[subprocess.Popen[str]],
+    stopper: list[subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     offset, emulator_port = free_offset(), free_port()
     began = time.monotonic()
-    up = start_up(offset, emulator_port)
+    up = start_up(offset, emulator_port, tmp_path)
     stopper.append(up)
-    output = read_until(up, "Ctrl-C stops everything", limit_seconds=90)
+    output = read_until(up, "Ctrl-C stops everything", limit_seconds=120)
     ready_after = time.monotonic() - began
     print(f"ready after {ready_after:.1f} s")
+    assert any("starter knowledge base: 4 shared documents" in line for line in output)
 
     for service in SERVICES.values():
         url = f"http://127.0.0.1:{service.port + offset}"
@@ -100,14 +102,16 @@ def test_up_reaches_ready_and_ctrl_c_leaves_no_process(
 
 
 def test_a_service_that_cannot_start_is_reported_with_its_log(
-    stopper: list[subprocess.Popen[str]],
+    stopper: list[subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     offset, emulator_port = free_offset(), free_port()
     blocker = socket.socket()
+    # The previous test may have left this port in TIME_WAIT; a listener still blocks it.
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     blocker.bind(("127.0.0.1", SERVICES["rag"].port + offset))
     blocker.listen()
     try:
-        up = start_up(offset, emulator_port)
+        up = start_up(offset, emulator_port, tmp_path)
         stopper.append(up)
         assert up.wait(timeout=90) == 1
         assert up.stdout is not None

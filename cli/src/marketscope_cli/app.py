@@ -58,13 +58,14 @@ def up(
     emulator_port: Annotated[int, typer.Option(help="port of the embedded emulator")] = 4566,
     port_offset: Annotated[int, typer.Option(help="added to every service port")] = 0,
     ready_timeout: Annotated[float, typer.Option(help="seconds to wait for readiness")] = 60.0,
+    seed: Annotated[bool, typer.Option(help="upload the starter knowledge base")] = True,
 ) -> None:
     """Start the emulator, provision, start the five services; Ctrl-C stops them all."""
     if emulator not in ("moto", "ministack"):
         console.print("[bold red]error:[/] --emulator is moto or ministack")
         raise typer.Exit(2)
     choice: EmulatorChoice = "ministack" if emulator == "ministack" else "moto"
-    options = StackOptions(choice, emulator_port, port_offset, ready_timeout)
+    options = StackOptions(choice, emulator_port, port_offset, ready_timeout, seed=seed)
     raise typer.Exit(run_up(options, console))
 
 

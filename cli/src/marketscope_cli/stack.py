@@ -19,6 +19,8 @@ from marketscope_cli.provisioning import provision_with_progress
 from marketscope_cli.supervisor import ManagedProcess, StartupFailed, Supervisor
 from marketscope_emulator.process import HEALTH_PATHS, ServerKind, server_command, server_env
 from marketscope_events.topology import SERVICES, ServiceInfo
+from marketscope_rag.starter import upload_starter_documents
+from marketscope_servicekit.identity import InternalKeySettings
 
 EmulatorChoice = Literal["moto", "ministack"]
 LOG_COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
@@ -31,6 +33,7 @@ class StackOptions:
     port_offset: int = 0
     ready_timeout: float = 60.0
     host: str = "127.0.0.1"
+    seed: bool = True
 
     @property
     def emulator_kind(self) -> ServerKind:
@@ -126,6 +129,8 @@ class Stack:
                 await self.supervisor.start(managed)
             with self.console.status("waiting for the services to be ready..."):
                 await self.supervisor.wait_ready(services, self.options.ready_timeout)
+            if self.options.seed:
+                await self._seed_knowledge_base()
             self._print_ready(endpoint, time.monotonic() - started)
             return await self._watch(stop)
         except StartupFailed as failure:
@@ -170,6 +175,18 @@ class Stack:
             return 1
         crashed.cancel()
         return 0
+
+    async def _seed_knowledge_base(self) -> None:
+        """The starter documents go in through the rag API, as any upload does; a second
+        `up` finds them already there (dedup by content)."""
+        rag_url = self.options.url_of(SERVICES["rag"])
+        with self.console.status("uploading the starter knowledge base..."):
+            try:
+                ids = await upload_starter_documents(rag_url, InternalKeySettings().internal_key)
+            except httpx.HTTPError as exc:
+                self.console.print(f"[yellow]starter knowledge base not uploaded: {exc}[/]")
+                return
+        self.console.print(f"starter knowledge base: {len(ids)} shared documents (indexing)")
 
     def _print_ready(self, endpoint: str | None, seconds: float) -> None:
         table = Table(title=f"MarketScope is ready ({seconds:.1f} s)")
