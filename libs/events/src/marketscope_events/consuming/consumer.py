@@ -230,7 +230,7 @@ class SqsConsumer:
             return await self._handle(message)
         except Exception as exc:
             # Last line of defence: the consumer never dies on one message.
-            return await self._retry(message, 1, None, None, exc)
+            return await self._fail(message, 1, None, None, exc, terminal=False)
         finally:
             if release_slot:
                 self._slots.release()
@@ -253,18 +253,26 @@ class SqsConsumer:
         except EventAlreadyHandledError:
             return MessageReport(message_id, Outcome.DUPLICATE, receive_count, event_type, event_id)
         except TERMINAL_ERRORS as exc:
-            return await self._reject(message, receive_count, event_type, event_id, exc)
+            return await self._fail(
+                message, receive_count, event_type, event_id, exc, terminal=True
+            )
         except Exception as exc:
-            return await self._retry(message, receive_count, event_type, event_id, exc)
+            return await self._fail(
+                message, receive_count, event_type, event_id, exc, terminal=False
+            )
 
         try:
             await self._run_handler(handler, decoded, message)
         except BaseException as exc:
             await self._release_claim(envelope.id)
             if isinstance(exc, TerminalHandlerError):
-                return await self._reject(message, receive_count, event_type, event_id, exc)
+                return await self._fail(
+                    message, receive_count, event_type, event_id, exc, terminal=True
+                )
             if isinstance(exc, Exception):
-                return await self._retry(message, receive_count, event_type, event_id, exc)
+                return await self._fail(
+                    message, receive_count, event_type, event_id, exc, terminal=False
+                )
             raise
         try:
             await self._idempotency.complete(
@@ -322,61 +330,43 @@ class SqsConsumer:
             # The claim then lapses after claim_for; the redelivery retries after that.
             logger.warning("could not release the claim on %s", event_id, exc_info=True)
 
-    async def _reject(
+    async def _fail(
         self,
         message: dict[str, Any],
         receive_count: int,
         event_type: str | None,
         event_id: str | None,
         exc: Exception,
+        *,
+        terminal: bool,
     ) -> MessageReport:
+        """Leave the message on the queue: terminal failures visible again at once (the
+        redrive policy moves them to the DLQ after maxReceiveCount), transient ones after
+        a backoff."""
         reason = f"{type(exc).__name__}: {exc}"
-        logger.error(
-            "rejected message %s (%s, receive %d): %s; it goes to the DLQ after the "
-            "queue's maxReceiveCount",
-            message.get("MessageId"),
-            event_type or "unparsed",
-            receive_count,
-            reason,
-            extra={"consumer": self.settings.name, "event_id": event_id, "reason": reason},
-        )
-        await self._set_visibility(message, 0)
-        return MessageReport(
-            str(message.get("MessageId", "?")),
-            Outcome.REJECTED,
-            receive_count,
-            event_type,
-            event_id,
-            reason=reason,
-        )
-
-    async def _retry(
-        self,
-        message: dict[str, Any],
-        receive_count: int,
-        event_type: str | None,
-        event_id: str | None,
-        exc: Exception,
-    ) -> MessageReport:
-        reason = f"{type(exc).__name__}: {exc}"
-        delay = self.retry_delay(receive_count)
-        logger.warning(
-            "transient failure on message %s (%s, receive %d), retrying in %ds: %s",
-            message.get("MessageId"),
-            event_type or "unparsed",
-            receive_count,
-            delay,
-            reason,
-            exc_info=not isinstance(exc, EventsError),
-        )
+        message_id = str(message.get("MessageId", "?"))
+        described = f"message {message_id} ({event_type or 'unparsed'}, receive {receive_count})"
+        if terminal:
+            delay = 0
+            logger.error(
+                "rejected %s: %s; it goes to the DLQ after the queue's maxReceiveCount",
+                described,
+                reason,
+                extra={"consumer": self.settings.name, "event_id": event_id, "reason": reason},
+            )
+        else:
+            delay = self.retry_delay(receive_count)
+            logger.warning(
+                "transient failure on %s, retrying in %ds: %s",
+                described,
+                delay,
+                reason,
+                exc_info=not isinstance(exc, EventsError),
+            )
         await self._set_visibility(message, delay)
+        outcome = Outcome.REJECTED if terminal else Outcome.RETRY
         return MessageReport(
-            str(message.get("MessageId", "?")),
-            Outcome.RETRY,
-            receive_count,
-            event_type,
-            event_id,
-            reason=reason,
+            message_id, outcome, receive_count, event_type, event_id, reason=reason
         )
 
     def retry_delay(self, receive_count: int) -> int:

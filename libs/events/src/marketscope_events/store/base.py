@@ -88,9 +88,10 @@ class EventStore(ABC):
     async def mark_published(self, entries: Sequence[OutboxEntry]) -> None: ...
 
 
-def check_append_arguments(
+def numbered_for_append(
     stream_id: str, events: Sequence[Envelope], expected_version: int
-) -> None:
+) -> list[Envelope]:
+    """Check an append's arguments and give the events their stream versions."""
     stream_category(stream_id)
     if expected_version < 0:
         raise ValueError("expected_version must be >= 0")
@@ -98,3 +99,7 @@ def check_append_arguments(
         raise ValueError("append needs at least one event")
     if len(events) > MAX_EVENTS_PER_APPEND:
         raise ValueError(f"append takes at most {MAX_EVENTS_PER_APPEND} events at once")
+    return [
+        event.with_sequence(expected_version + offset)
+        for offset, event in enumerate(events, start=1)
+    ]

@@ -16,7 +16,7 @@ from marketscope_events.store.base import (
     EventStore,
     OutboxEntry,
     Snapshot,
-    check_append_arguments,
+    numbered_for_append,
     stream_category,
 )
 from marketscope_events.store.table import (
@@ -60,11 +60,7 @@ class DynamoDBEventStore(EventStore):
         publish: bool = True,
         expires_at: datetime | None = None,
     ) -> list[Envelope]:
-        check_append_arguments(stream_id, events, expected_version)
-        stored = [
-            event.with_sequence(expected_version + offset)
-            for offset, event in enumerate(events, start=1)
-        ]
+        stored = numbered_for_append(stream_id, events, expected_version)
         actions: list[dict[str, Any]] = []
         if expected_version > 0:
             actions.append(

@@ -13,7 +13,7 @@ from marketscope_events.store.base import (
     EventStore,
     OutboxEntry,
     Snapshot,
-    check_append_arguments,
+    numbered_for_append,
     stream_category,
 )
 from marketscope_events.timeutil import Clock, utc_now
@@ -45,15 +45,11 @@ class InMemoryEventStore(EventStore):
         publish: bool = True,
         expires_at: datetime | None = None,
     ) -> list[Envelope]:
-        check_append_arguments(stream_id, events, expected_version)
+        stored = numbered_for_append(stream_id, events, expected_version)
         async with self._lock:
             records = self._streams.setdefault(stream_id, [])
             if len(records) != expected_version:
                 raise ConcurrencyError(stream_id, expected_version)
-            stored = [
-                event.with_sequence(expected_version + offset)
-                for offset, event in enumerate(events, start=1)
-            ]
             records.extend(_Record(event, expires_at, publish) for event in stored)
             return stored
 
