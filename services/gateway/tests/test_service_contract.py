@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
+
+from marketscope_emulator.process import free_port
+from marketscope_events.aws import AwsSettings
 from marketscope_events.topology import SERVICES
 from marketscope_gateway.main import create_app
 from marketscope_gateway.settings import Settings
@@ -15,11 +19,21 @@ class TestGatewayService(ServiceContract):
     service = SERVICES["gateway"]
     settings_class = Settings
     create_app = staticmethod(create_app)
-    readiness_checks = ("table",)
+    readiness_checks = ("table", "queue", "signing-key", "market-data", "rag")
     readme = Path(__file__).resolve().parents[1] / "README.md"
+
+    def make_app(self, aws: AwsSettings, **settings: object) -> FastAPI:
+        # Free ports, not the services' own: one of them may be running on this machine.
+        nowhere = {
+            "market_data_url": f"http://127.0.0.1:{free_port()}",
+            "rag_url": f"http://127.0.0.1:{free_port()}",
+        }
+        return create_app(Settings(**nowhere, **settings), aws)  # type: ignore[arg-type]
 
 
 def test_own_defaults() -> None:
     settings = Settings()
     assert settings.market_data_url == "http://127.0.0.1:8002"
     assert settings.notifier_url == "http://127.0.0.1:8004"
+    assert settings.access_token_minutes == 15
+    assert settings.jwt_signing_key is None

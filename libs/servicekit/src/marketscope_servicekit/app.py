@@ -23,6 +23,7 @@ from marketscope_servicekit.metrics import MetricsRecorder
 from marketscope_servicekit.problems import install_problem_handlers
 from marketscope_servicekit.request_metrics import install_request_metrics
 from marketscope_servicekit.settings import ServiceSettings
+from marketscope_servicekit.tracing import Tracing
 
 ReadinessChecksFactory = Callable[[AwsClients], Iterable[ReadinessCheck]]
 """Given the app's open AWS clients, the checks ``/readyz`` runs."""
@@ -43,11 +44,13 @@ def create_service_app(
     aws_settings: AwsSettings | None = None,
     background: BackgroundFactory | None = None,
     metrics_interval: float = 10.0,
+    trace_interval: float = 1.0,
 ) -> FastAPI:
     """A FastAPI app for service ``name`` with JSON logs, problem+json errors, health
-    routes, request metrics, and AWS clients opened by its lifespan."""
+    routes, request metrics, X-Ray traces, and AWS clients opened by its lifespan."""
     configure_logging(name, settings.log_level)
     metrics = MetricsRecorder(name)
+    tracing = Tracing(name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +60,9 @@ def create_service_app(
             stop = asyncio.Event()
             flusher = asyncio.create_task(
                 metrics.run(await aws.client("cloudwatch"), stop, interval=metrics_interval)
+            )
+            trace_sender = asyncio.create_task(
+                tracing.run(await aws.client("xray"), stop, interval=trace_interval)
             )
             logger.info(
                 "service started",
@@ -70,7 +76,7 @@ def create_service_app(
                         yield
             finally:
                 stop.set()
-                await flusher
+                await asyncio.gather(flusher, trace_sender)
                 # Requests after shutdown must not reach closed clients.
                 del app.state.readiness_checks, app.state.aws
                 logger.info("service stopped")
@@ -81,12 +87,14 @@ def create_service_app(
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.tracing = tracing
     app.state.internal_key = InternalKeySettings().internal_key
     install_problem_handlers(app)
     install_request_metrics(app, metrics)
     app.include_router(health_router(name, check_timeout=settings.readiness_timeout))
     for router in routers:
         app.include_router(router)
+    tracing.instrument_app(app)
     return app
 
 

@@ -1,0 +1,267 @@
+"""OpenTelemetry tracing exported to AWS X-Ray.
+
+Each service app gets its own ``TracerProvider`` (resource ``service.name`` =
+``marketscope-<service>``) with X-Ray-compatible trace ids (the first 32 bits are the
+epoch seconds, as X-Ray requires), FastAPI server spans and httpx client spans. W3C
+``traceparent`` goes out on every instrumented HTTP call; producers put
+``current_traceparent()`` into the events they create, and ``SqsConsumer`` continues the
+trace on the other side of SNS/SQS.
+
+Finished spans become X-Ray segment documents (server and consumer spans, and spans whose
+parent is remote, are segments; the others are subsegments of their parent) kept in a
+bounded buffer, and a task of the app's lifespan sends them with ``PutTraceSegments`` in
+batches, the way the X-Ray daemon does. No collector or daemon is needed, so the embedded
+emulator (which stores segments) and AWS are served by the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+from botocore.exceptions import BotoCoreError, ClientError
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind, StatusCode
+
+from marketscope_events.tracing import current_traceparent
+
+__all__ = [
+    "Tracing",
+    "XRaySegmentExporter",
+    "current_traceparent",
+    "segment_document",
+    "xray_trace_id",
+]
+
+# PutTraceSegments takes a list of documents; the X-Ray daemon sends at most 50 at a time.
+MAX_SEGMENTS_PER_CALL = 50
+# Probes would fill the trace map with noise.
+EXCLUDED_URLS = "/healthz,/readyz"
+_SEGMENT_KINDS = frozenset({SpanKind.SERVER, SpanKind.CONSUMER})
+
+logger = logging.getLogger(__name__)
+
+
+def xray_trace_id(trace_id: int) -> str:
+    """An OpenTelemetry trace id in X-Ray's ``1-<8 hex epoch>-<24 hex>`` form."""
+    hex_id = f"{trace_id:032x}"
+    return f"1-{hex_id[:8]}-{hex_id[8:]}"
+
+
+def _attribute(attributes: Mapping[str, Any], *names: str) -> Any:
+    # Old and new HTTP semantic conventions name the same thing differently.
+    for name in names:
+        if name in attributes:
+            return attributes[name]
+    return None
+
+
+def _http_section(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    request: dict[str, Any] = {}
+    method = _attribute(attributes, "http.request.method", "http.method")
+    url = _attribute(attributes, "url.full", "http.url")
+    if url is None and "url.path" in attributes:
+        url = attributes["url.path"]
+    if url is None and "http.target" in attributes:
+        url = attributes["http.target"]
+    if method is not None:
+        request["method"] = str(method)
+    if url is not None:
+        request["url"] = str(url)
+    status = _attribute(attributes, "http.response.status_code", "http.status_code")
+    section: dict[str, Any] = {}
+    if request:
+        section["request"] = request
+    if status is not None:
+        section["response"] = {"status": int(status)}
+    return section
+
+
+def _remote_name(span: ReadableSpan) -> str:
+    attributes = span.attributes or {}
+    host = _attribute(attributes, "server.address", "net.peer.name")
+    port = _attribute(attributes, "server.port", "net.peer.port")
+    if host is None:
+        return span.name
+    return f"{host}:{port}" if port is not None else str(host)
+
+
+def segment_document(span: ReadableSpan, service: str) -> dict[str, Any]:
+    """The X-Ray segment (or independent subsegment) document of a finished span."""
+    context = span.get_span_context()
+    assert context is not None  # finished SDK spans always carry one
+    attributes: Mapping[str, Any] = span.attributes or {}
+    start = (span.start_time or 0) / 1e9
+    end = (span.end_time or span.start_time or 0) / 1e9
+    parent = span.parent
+    is_segment = span.kind in _SEGMENT_KINDS or parent is None or parent.is_remote
+    document: dict[str, Any] = {
+        "id": f"{context.span_id:016x}",
+        "trace_id": xray_trace_id(context.trace_id),
+        "start_time": start,
+        "end_time": max(end, start),
+    }
+    if is_segment:
+        document["name"] = service
+        document["origin"] = "AWS::ECS::Container"
+    else:
+        document["type"] = "subsegment"
+        if span.kind in (SpanKind.CLIENT, SpanKind.PRODUCER):
+            document["namespace"] = "remote"
+            document["name"] = _remote_name(span)
+        else:
+            document["name"] = span.name
+    if parent is not None:
+        document["parent_id"] = f"{parent.span_id:016x}"
+    http = _http_section(attributes)
+    if http:
+        document["http"] = http
+    status = http.get("response", {}).get("status")
+    # Moto (and the console) read the mere presence of these keys: set them only when true.
+    if isinstance(status, int) and status >= 500:
+        document["fault"] = True
+    elif isinstance(status, int) and status >= 400:
+        document["error"] = True
+        if status == 429:
+            document["throttle"] = True
+    elif span.status.status_code is StatusCode.ERROR:
+        document["fault"] = True
+    annotations = {"span_name": span.name}
+    route = attributes.get("http.route")
+    if route is not None:
+        annotations["route"] = str(route)
+    document["annotations"] = annotations
+    document["metadata"] = {
+        "otel": {key: _json_value(value) for key, value in attributes.items()},
+    }
+    return document
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return [str(item) for item in value] if isinstance(value, Sequence) else str(value)
+
+
+class XRaySegmentExporter(SpanExporter):
+    """Keeps finished spans as segment documents until ``flush`` sends them.
+
+    The buffer is bounded: when X-Ray is unreachable for long, the oldest segments are
+    dropped (and counted) rather than growing the process without limit.
+    """
+
+    def __init__(self, service: str, *, capacity: int = 10_000) -> None:
+        self.service = service
+        self._pending: deque[str] = deque(maxlen=capacity)
+        self.dropped = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        for span in spans:
+            if len(self._pending) == self._pending.maxlen:
+                self.dropped += 1
+            self._pending.append(json.dumps(segment_document(span, self.service)))
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def flush(self, xray: Any) -> int:
+        """Send every kept segment; what X-Ray could not take is kept for the next flush."""
+        sent = 0
+        while self._pending:
+            batch = [
+                self._pending.popleft()
+                for _ in range(min(len(self._pending), MAX_SEGMENTS_PER_CALL))
+            ]
+            try:
+                response = await xray.put_trace_segments(TraceSegmentDocuments=batch)
+            except (ClientError, BotoCoreError):
+                logger.warning("trace segments not sent; keeping them", exc_info=True)
+                self._pending.extendleft(reversed(batch))
+                break
+            unprocessed = response.get("UnprocessedTraceSegments", [])
+            if unprocessed:
+                # A rejected document will be rejected again: log it, do not retry it.
+                logger.warning("X-Ray rejected %d segments: %s", len(unprocessed), unprocessed)
+            sent += len(batch) - len(unprocessed)
+        return sent
+
+    async def run(
+        self,
+        xray: Any,
+        stop: asyncio.Event,
+        *,
+        interval: float = 1.0,
+        final_flush_seconds: float = 3.0,
+    ) -> None:
+        """Flush every ``interval`` seconds until ``stop``, then once more, bounded so an
+        unreachable X-Ray cannot hold up a shutdown."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            if stop.is_set():
+                break
+            if self._pending:
+                await self.flush(xray)
+        try:
+            await asyncio.wait_for(self.flush(xray), timeout=final_flush_seconds)
+        except TimeoutError:
+            logger.warning("final trace flush timed out; %d segments dropped", self.pending)
+
+
+class Tracing:
+    """One service's tracer provider, its instrumentations and its X-Ray exporter."""
+
+    def __init__(self, service: str, *, exporter: XRaySegmentExporter | None = None) -> None:
+        self.service = f"marketscope-{service}"
+        self.exporter = exporter or XRaySegmentExporter(self.service)
+        self.provider = TracerProvider(
+            resource=Resource.create({"service.name": self.service}),
+            id_generator=AwsXRayIdGenerator(),
+        )
+        # Simple (synchronous) processing only converts and queues: sending is batched
+        # by ``run`` on the event loop with the app's own aiobotocore client.
+        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        # Code that traces through the global API (the events consumer) reports to the
+        # first service of the process; one process runs one service in production.
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            trace.set_tracer_provider(self.provider)
+
+    def tracer(self, name: str) -> trace.Tracer:
+        return self.provider.get_tracer(name)
+
+    def instrument_app(self, app: FastAPI) -> None:
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=self.provider,
+            excluded_urls=EXCLUDED_URLS,
+            # One span per request, not one per ASGI message.
+            exclude_spans=["receive", "send"],
+        )
+
+    def instrument_client(self, client: httpx.AsyncClient | httpx.Client) -> None:
+        """Client spans for ``client``'s calls, with ``traceparent`` sent downstream."""
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=self.provider)
+
+    async def run(self, xray: Any, stop: asyncio.Event, *, interval: float = 1.0) -> None:
+        await self.exporter.run(xray, stop, interval=interval)

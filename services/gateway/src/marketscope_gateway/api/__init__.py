@@ -1,0 +1,16 @@
+"""HTTP and WebSocket layer of the gateway: thin routes over the auth service, the
+downstream clients, the overview composer and the live hub."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from marketscope_gateway.api import accounts, documents, live, market
+
+router = APIRouter()
+router.include_router(accounts.router)
+router.include_router(market.router)
+router.include_router(documents.router)
+router.include_router(live.router)
+
+__all__ = ["router"]

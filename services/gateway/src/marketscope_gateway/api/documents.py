@@ -1,0 +1,120 @@
+"""Document routes: relayed to rag with the caller's identity (rag scopes every document
+to its owner, so one user never sees another's)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
+
+from marketscope_gateway.api.deps import RELAYED, Caller, Services, relay
+from marketscope_gateway.errors import InvalidRequest
+
+router = APIRouter(prefix="/api/v1", tags=["documents"])
+DocumentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
+SERVICE_PREFIX = re.compile(rb'"(/documents/)')
+
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "tags": {"type": "string", "description": "Comma-separated tags"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=1000)
+    k: int = Field(default=5, ge=1, le=50)
+    mode: Literal["hybrid", "vector", "bm25"] = "hybrid"
+    document_ids: list[Annotated[str, Field(max_length=128)]] | None = Field(
+        default=None, max_length=100
+    )
+    tags: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=20)
+
+
+def _public(response: Response) -> Response:
+    """rag's own links (``/documents/<id>``) as the gateway's (``/api/v1/documents/<id>``)."""
+    location = response.headers.get("location")
+    if location and location.startswith("/documents/"):
+        response.headers["location"] = "/api/v1" + location
+    body = SERVICE_PREFIX.sub(rb'"/api/v1\1', bytes(response.body))
+    if body != response.body:
+        response.body = body
+        response.headers["content-length"] = str(len(body))
+    return response
+
+
+@router.post(
+    "/documents", response_model=None, responses=RELAYED, status_code=202, openapi_extra=UPLOAD_BODY
+)
+async def upload(request: Request, caller: Caller, services: Services) -> Response:
+    """Upload a document (multipart ``file``, optional ``tags``); 202 while it is indexed,
+    200 with the existing document when the same bytes were uploaded before."""
+    return await _stream_upload(request, caller, services, None)
+
+
+async def _stream_upload(
+    request: Request, caller: Caller, services: Services, document_id: str | None
+) -> Response:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise InvalidRequest("Upload a document as multipart/form-data with a 'file' part.")
+    try:
+        upstream = await services.rag.upload(
+            caller.identity, request.stream(), content_type, document_id=document_id
+        )
+    except ClientDisconnect as exc:
+        # The client left mid-upload, or the body limit cut it off (and answered 413).
+        raise InvalidRequest("The upload ended before its body was complete.") from exc
+    return _public(relay(upstream))
+
+
+@router.put(
+    "/documents/{document_id}",
+    response_model=None,
+    responses=RELAYED,
+    status_code=202,
+    openapi_extra=UPLOAD_BODY,
+)
+async def upload_version(
+    document_id: DocumentId, request: Request, caller: Caller, services: Services
+) -> Response:
+    """Upload a new version of a document; its chunks replace the old ones once indexed."""
+    return await _stream_upload(request, caller, services, document_id)
+
+
+@router.get("/documents", response_model=None, responses=RELAYED)
+async def documents(caller: Caller, services: Services) -> Response:
+    """The caller's documents and the shared knowledge base, newest first."""
+    return _public(relay(await services.rag.documents(caller.identity)))
+
+
+@router.get("/documents/{document_id}", response_model=None, responses=RELAYED)
+async def document(document_id: DocumentId, caller: Caller, services: Services) -> Response:
+    return _public(relay(await services.rag.document(caller.identity, document_id)))
+
+
+@router.delete("/documents/{document_id}", response_model=None, responses=RELAYED)
+async def delete_document(document_id: DocumentId, caller: Caller, services: Services) -> Response:
+    return _public(relay(await services.rag.delete(caller.identity, document_id)))
+
+
+@router.post("/search", response_model=None, responses=RELAYED)
+async def search(body: SearchRequest, caller: Caller, services: Services) -> Response:
+    """Hybrid search over the caller's documents and the shared knowledge base."""
+    return relay(await services.rag.search(caller.identity, body.model_dump(exclude_none=True)))

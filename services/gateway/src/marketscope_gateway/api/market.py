@@ -1,0 +1,115 @@
+"""Market data routes: relayed to market-data with the caller's identity, plus the
+composed stock overview."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from marketscope_gateway.api.deps import RELAYED, Caller, Services, relay
+from marketscope_gateway.overview import StockOverview
+
+router = APIRouter(prefix="/api/v1", tags=["market data"])
+
+SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.\-^=]{0,14}$"
+SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, examples=["AAPL"])]
+SymbolList = Annotated[
+    str,
+    Query(
+        pattern=r"^[A-Za-z0-9.\-^=]{1,15}(,[A-Za-z0-9.\-^=]{1,15}){0,49}$",
+        description="Comma-separated symbols, at most 50",
+        examples=["AAPL,MSFT"],
+    ),
+]
+ShortWord = Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9_,]+$")]
+
+
+class WatchlistBody(BaseModel):
+    symbols: list[Annotated[str, Field(pattern=SYMBOL_PATTERN)]] = Field(max_length=100)
+
+
+@router.get("/quotes/{symbol}", response_model=None, responses=RELAYED)
+async def quote(symbol: SymbolPath, caller: Caller, services: Services) -> Response:
+    return relay(await services.market_data.quote(caller.identity, symbol.upper()))
+
+
+@router.get("/quotes", response_model=None, responses=RELAYED)
+async def quotes(symbols: SymbolList, caller: Caller, services: Services) -> Response:
+    return relay(await services.market_data.quotes(caller.identity, symbols.upper()))
+
+
+@router.get("/history/{symbol}", response_model=None, responses=RELAYED)
+async def history(
+    symbol: SymbolPath,
+    caller: Caller,
+    services: Services,
+    interval: ShortWord = None,
+    period: ShortWord = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Response:
+    params = {
+        "interval": interval,
+        "period": period,
+        "start": start.isoformat() if start else None,
+        "end": end.isoformat() if end else None,
+    }
+    return relay(await services.market_data.history(caller.identity, symbol.upper(), params))
+
+
+@router.get("/indicators/{symbol}", response_model=None, responses=RELAYED)
+async def indicators(
+    symbol: SymbolPath,
+    caller: Caller,
+    services: Services,
+    names: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_,]+$")] = None,
+) -> Response:
+    return relay(await services.market_data.indicators(caller.identity, symbol.upper(), names))
+
+
+@router.get("/risk", response_model=None, responses=RELAYED)
+async def risk(
+    symbols: SymbolList,
+    caller: Caller,
+    services: Services,
+    benchmark: Annotated[str | None, Query(pattern=SYMBOL_PATTERN)] = None,
+    period: ShortWord = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Response:
+    params = {
+        "symbols": symbols.upper(),
+        "benchmark": benchmark.upper() if benchmark else None,
+        "period": period,
+        "start": start.isoformat() if start else None,
+        "end": end.isoformat() if end else None,
+    }
+    return relay(await services.market_data.risk(caller.identity, params))
+
+
+@router.get("/profile/{symbol}", response_model=None, responses=RELAYED)
+async def profile(symbol: SymbolPath, caller: Caller, services: Services) -> Response:
+    return relay(await services.market_data.profile(caller.identity, symbol.upper()))
+
+
+@router.get("/watchlist", response_model=None, responses=RELAYED)
+async def watchlist(caller: Caller, services: Services) -> Response:
+    """The caller's own watchlist."""
+    return relay(await services.market_data.watchlist(caller.identity))
+
+
+@router.put("/watchlist", response_model=None, responses=RELAYED)
+async def save_watchlist(body: WatchlistBody, caller: Caller, services: Services) -> Response:
+    symbols = [symbol.upper() for symbol in body.symbols]
+    return relay(await services.market_data.save_watchlist(caller.identity, {"symbols": symbols}))
+
+
+@router.get("/stocks/{symbol}/overview")
+async def overview(symbol: SymbolPath, caller: Caller, services: Services) -> StockOverview:
+    """Quote, six months of daily history, indicators and related documents at once. A
+    part that fails is listed in ``errors``; the others are still returned."""
+    return await services.overview.compose(caller.identity, symbol.upper())

@@ -1,0 +1,7 @@
+"""HTTP clients of the services behind the gateway."""
+
+from marketscope_gateway.downstream.client import ServiceClient
+from marketscope_gateway.downstream.market_data import MarketDataClient
+from marketscope_gateway.downstream.rag import RagClient
+
+__all__ = ["MarketDataClient", "RagClient", "ServiceClient"]

@@ -1,0 +1,177 @@
+"""Edge protection, as ASGI middleware around every route: CORS, per-IP and per-user rate
+limits (429 + Retry-After), and request body limits (413), all answered in problem+json.
+
+Rate limits are counted per instance, in memory (``limits``' sliding window counter): a
+deployment of N instances behind a load balancer admits up to N times the configured
+rate, which is what the per-instance numbers are sized for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+
+from fastapi import FastAPI
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from marketscope_gateway.auth.tokens import AccessClaims, TokenCodec
+from marketscope_gateway.errors import InvalidToken, SigningKeyUnavailable
+from marketscope_gateway.settings import Settings
+from marketscope_servicekit.problems import problem_response
+
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
+UPLOAD_PATHS = frozenset({"/api/v1/documents"})
+CLAIMS_STATE = "access_claims"
+
+
+def bearer_token(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() or None if scheme.lower() == "bearer" else None
+    return None
+
+
+def client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class RateLimitMiddleware:
+    """Counts every HTTP request against its client IP and, when it carries a valid access
+    token, against its user. The verified claims are kept in the request state so the
+    route's authentication does not verify the token again."""
+
+    def __init__(self, app: ASGIApp, *, per_ip: str, per_user: str, tokens: TokenCodec) -> None:
+        self.app = app
+        self._per_ip: RateLimitItem = parse(per_ip)
+        self._per_user: RateLimitItem = parse(per_user)
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if not await self._limiter.hit(self._per_ip, "ip", client_ip(scope)):
+            await self._reject(scope, send, self._per_ip, "ip", client_ip(scope))
+            return
+        token = bearer_token(scope)
+        if token is not None:
+            claims: AccessClaims | None = None
+            # A bad token is the route's to answer (401/503); here it only goes uncounted.
+            with contextlib.suppress(InvalidToken, SigningKeyUnavailable):
+                claims = self._tokens.read_access(token)
+            if claims is not None:
+                scope.setdefault("state", {})[CLAIMS_STATE] = claims
+                if not await self._limiter.hit(self._per_user, "user", claims.user_id):
+                    await self._reject(scope, send, self._per_user, "user", claims.user_id)
+                    return
+        await self.app(scope, receive, send)
+
+    async def _reject(
+        self, scope: Scope, send: Send, limit: RateLimitItem, kind: str, key: str
+    ) -> None:
+        stats = await self._limiter.get_window_stats(limit, kind, key)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        response = problem_response(
+            429,
+            detail=f"Rate limit of {limit} per {kind} exceeded.",
+            type_="urn:marketscope:problem:rate-limited",
+            instance=scope["path"],
+            extensions={"retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class BodyLimitMiddleware:
+    """413 for a body over the limit: at once when Content-Length says so, otherwise as
+    soon as the bytes read pass it (chunked uploads cannot slip through)."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_upload = max_upload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS
+        limit = self.max_upload if upload else self.max_body
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._too_large(scope, receive, send, limit)
+                return
+        received = 0
+        answered = started = False
+
+        async def limited() -> Message:
+            nonlocal received, answered
+            if answered:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # Answer 413 here and tell the app the client is gone: whatever reads
+                    # the body stops, and its own late answer is dropped below. (An
+                    # exception raised here could reach the route wrapped in task groups.)
+                    if not started:
+                        await self._too_large(scope, receive, send, limit)
+                    answered = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if answered:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, limited, guarded_send)
+
+    @staticmethod
+    async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = problem_response(
+            413,
+            detail=f"The body exceeds {limit} bytes.",
+            type_="urn:marketscope:problem:payload-too-large",
+            instance=scope["path"],
+            extensions={"limit_bytes": limit},
+        )
+        await response(scope, receive, send)
+
+
+def install_edge(app: FastAPI, settings: Settings, tokens: TokenCodec) -> None:
+    """Outermost first: CORS (so even 413/429 answers carry its headers), then the rate
+    limit, then the body limit."""
+    app.add_middleware(
+        BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+    )
+    app.add_middleware(
+        RateLimitMiddleware,
+        per_ip=settings.rate_limit_per_ip,
+        per_user=settings.rate_limit_per_user,
+        tokens=tokens,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Retry-After", "Location"],
+        allow_credentials=False,  # bearer tokens, never cookies
+        max_age=600,
+    )

@@ -1,0 +1,253 @@
+"""The gateway's table: users, refresh-token families and login-failure counters.
+
+One DynamoDB table (``pk`` S, ``sk`` N, TTL attribute ``expires_at``), single items at
+``sk = 0`` except the failure counters, whose ``sk`` is the window they count:
+
+| item | pk | holds |
+|---|---|---|
+| user | ``User#<user_id>`` | email, argon2 hash, roles, created_at |
+| email claim | ``Email#<lower-cased email>`` | user_id (makes emails unique) |
+| refresh family | ``RefreshFamily#<family_id>`` | user_id, generation, revoked, expires_at |
+| failure counter | ``LoginFailures#<scope>#<key>`` (sk = window number) | failures, expires_at |
+
+Reads ignore items whose ``expires_at`` has passed: DynamoDB deletes them late, the
+emulator never.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from marketscope_gateway.errors import EmailTaken, StoreUnavailable, UserNotFound
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    user_id: str
+    email: str
+    password_hash: str
+    roles: frozenset[str]
+    created_at: int
+
+
+@dataclass(frozen=True)
+class FamilyRecord:
+    family_id: str
+    user_id: str
+    generation: int
+    revoked: bool
+    expires_at: int
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _transaction_conflict(exc: ClientError) -> bool:
+    reasons = exc.response.get("CancellationReasons") or []
+    return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+
+
+class GatewayStore:
+    def __init__(
+        self, dynamodb: Any, table: str, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._db = dynamodb
+        self._table = table
+        self._clock = clock
+
+    def _key(self, pk: str, sk: int = 0) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"N": str(sk)}}
+
+    async def _get(self, pk: str, sk: int = 0) -> dict[str, Any] | None:
+        try:
+            response = await self._db.get_item(
+                TableName=self._table, Key=self._key(pk, sk), ConsistentRead=True
+            )
+        except ClientError as exc:
+            raise StoreUnavailable(f"reading the gateway table failed: {_error_code(exc)}") from exc
+        item: dict[str, Any] | None = response.get("Item")
+        if item is None:
+            return None
+        expires = item.get("expires_at")
+        if expires is not None and int(expires["N"]) <= self._clock():
+            return None
+        return item
+
+    # ------------------------------------------------------------------ users
+
+    async def create_user(self, user: UserRecord) -> None:
+        """Raises EmailTaken when another account holds the email."""
+        user_item = {
+            **self._key(f"User#{user.user_id}"),
+            "email": {"S": user.email},
+            "password_hash": {"S": user.password_hash},
+            "roles": {"SS": sorted(user.roles)},
+            "created_at": {"N": str(user.created_at)},
+        }
+        email_item = {**self._key(f"Email#{user.email}"), "user_id": {"S": user.user_id}}
+        try:
+            await self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": email_item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": user_item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "TransactionCanceledException" and _transaction_conflict(exc):
+                raise EmailTaken() from exc
+            raise StoreUnavailable(f"creating the user failed: {_error_code(exc)}") from exc
+
+    async def get_user(self, user_id: str) -> UserRecord | None:
+        item = await self._get(f"User#{user_id}")
+        if item is None:
+            return None
+        return UserRecord(
+            user_id=user_id,
+            email=item["email"]["S"],
+            password_hash=item["password_hash"]["S"],
+            roles=frozenset(item.get("roles", {}).get("SS", [])),
+            created_at=int(item["created_at"]["N"]),
+        )
+
+    async def find_user_by_email(self, email: str) -> UserRecord | None:
+        claim = await self._get(f"Email#{email}")
+        return None if claim is None else await self.get_user(claim["user_id"]["S"])
+
+    async def _update_user(self, user_id: str, attribute: str, value: dict[str, Any]) -> None:
+        try:
+            await self._db.update_item(
+                TableName=self._table,
+                Key=self._key(f"User#{user_id}"),
+                # Names, not words: some attribute names are DynamoDB reserved words.
+                UpdateExpression="SET #attribute = :value",
+                ExpressionAttributeNames={"#attribute": attribute},
+                ExpressionAttributeValues={":value": value},
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                raise UserNotFound(user_id) from exc
+            raise StoreUnavailable(f"updating the user failed: {_error_code(exc)}") from exc
+
+    async def set_roles(self, user_id: str, roles: frozenset[str]) -> None:
+        await self._update_user(user_id, "roles", {"SS": sorted(roles)})
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        await self._update_user(user_id, "password_hash", {"S": password_hash})
+
+    # ---------------------------------------------------------- refresh families
+
+    async def create_family(self, family_id: str, user_id: str, expires_at: int) -> None:
+        try:
+            await self._db.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key(f"RefreshFamily#{family_id}"),
+                    "user_id": {"S": user_id},
+                    "generation": {"N": "1"},
+                    "revoked": {"BOOL": False},
+                    "expires_at": {"N": str(expires_at)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            raise StoreUnavailable(f"creating a session failed: {_error_code(exc)}") from exc
+
+    async def get_family(self, family_id: str) -> FamilyRecord | None:
+        item = await self._get(f"RefreshFamily#{family_id}")
+        if item is None:
+            return None
+        return FamilyRecord(
+            family_id=family_id,
+            user_id=item["user_id"]["S"],
+            generation=int(item["generation"]["N"]),
+            revoked=bool(item["revoked"]["BOOL"]),
+            expires_at=int(item["expires_at"]["N"]),
+        )
+
+    async def advance_family(self, family_id: str, generation: int, expires_at: int) -> bool:
+        """Move the family from ``generation`` to the next one; False when another use of
+        the same token got there first (which is a reuse)."""
+        try:
+            await self._db.update_item(
+                TableName=self._table,
+                Key=self._key(f"RefreshFamily#{family_id}"),
+                UpdateExpression="SET #generation = :next, #expires = :expires",
+                ConditionExpression="#generation = :current AND #revoked = :no",
+                ExpressionAttributeNames={
+                    "#generation": "generation",
+                    "#expires": "expires_at",
+                    "#revoked": "revoked",
+                },
+                ExpressionAttributeValues={
+                    ":current": {"N": str(generation)},
+                    ":next": {"N": str(generation + 1)},
+                    ":expires": {"N": str(expires_at)},
+                    ":no": {"BOOL": False},
+                },
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise StoreUnavailable(f"rotating the session failed: {_error_code(exc)}") from exc
+        return True
+
+    async def revoke_family(self, family_id: str) -> None:
+        try:
+            await self._db.update_item(
+                TableName=self._table,
+                Key=self._key(f"RefreshFamily#{family_id}"),
+                UpdateExpression="SET #revoked = :yes",
+                ExpressionAttributeNames={"#revoked": "revoked"},
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":yes": {"BOOL": True}},
+            )
+        except ClientError as exc:
+            if _error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreUnavailable(f"revoking failed: {_error_code(exc)}") from exc
+
+    # ------------------------------------------------------------ login failures
+
+    async def failures(self, counter: str, window: int) -> int:
+        item = await self._get(f"LoginFailures#{counter}", window)
+        return 0 if item is None else int(item["failures"]["N"])
+
+    async def add_failure(self, counter: str, window: int, expires_at: int) -> int:
+        try:
+            response = await self._db.update_item(
+                TableName=self._table,
+                Key=self._key(f"LoginFailures#{counter}", window),
+                UpdateExpression="ADD #failures :one SET #expires = :expires",
+                ExpressionAttributeNames={"#failures": "failures", "#expires": "expires_at"},
+                ExpressionAttributeValues={":one": {"N": "1"}, ":expires": {"N": str(expires_at)}},
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as exc:
+            raise StoreUnavailable(f"counting a failure failed: {_error_code(exc)}") from exc
+        return int(response["Attributes"]["failures"]["N"])
+
+    async def clear_failures(self, counter: str, window: int) -> None:
+        try:
+            await self._db.delete_item(
+                TableName=self._table, Key=self._key(f"LoginFailures#{counter}", window)
+            )
+        except ClientError as exc:
+            raise StoreUnavailable(f"clearing failures failed: {_error_code(exc)}") from exc
