@@ -31,3 +31,14 @@ def test_current_traceparent_follows_the_active_span() -> None:
         assert traceparent is not None
         assert traceparent.startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-")
         assert int(traceparent[-2:], 16) & 1  # sampled
+
+
+def test_new_events_carry_the_active_trace() -> None:
+    from ..helpers import quote_event
+
+    assert quote_event().traceparent is None
+    with TracerProvider().get_tracer("test").start_as_current_span("request") as span:
+        event = quote_event()
+    context = span.get_span_context()
+    assert event.traceparent is not None
+    assert event.traceparent.startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-")

@@ -20,6 +20,7 @@ from marketscope_events.catalog.upcasting import UpcasterChain
 from marketscope_events.envelope import Envelope, EventType
 from marketscope_events.errors import InvalidEventDataError, UnknownEventTypeError
 from marketscope_events.timeutil import utc_now
+from marketscope_events.tracing import current_traceparent
 
 SERVICES: tuple[str, ...] = ("gateway", "chat", "market-data", "rag", "notifier")
 RESOURCE_PREFIX = "marketscope"
@@ -125,7 +126,9 @@ class Catalog:
         event_id: str | None = None,
         time: datetime | None = None,
     ) -> Envelope:
-        """Wrap a payload in an envelope of its catalog type (sequence is set on append)."""
+        """Wrap a payload in an envelope of its catalog type (sequence is set on append).
+        With no ``traceparent`` the active span's is taken, so a trace follows the event
+        through SNS and SQS without every producer having to pass it."""
         spec = self.spec(data.event_name)
         if spec.models.get(data.event_version) is not type(data):
             raise UnknownEventTypeError(spec.type_name(data.event_version))
@@ -138,7 +141,7 @@ class Catalog:
             subject=subject,
             dataschema=schema_uri(event_type),
             data=data.model_dump(mode="json"),
-            traceparent=traceparent,
+            traceparent=traceparent or current_traceparent(),
             dataversion=data.event_version,
         )
 
