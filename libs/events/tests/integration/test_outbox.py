@@ -14,6 +14,7 @@ import pytest
 from marketscope_events import AwsClients, DynamoDBEventStore, Envelope, OutboxRelay
 from marketscope_events.errors import PublishError
 from marketscope_events.publishing import SnsPublisher
+from marketscope_events.store import OutboxEntry
 
 from ..conftest import SubscribeFn
 from ..helpers import quote_event, receive_all
@@ -126,3 +127,36 @@ async def test_running_relay_wakes_on_notify(
     stop.set()
     await asyncio.wait_for(running, timeout=5)
     assert Envelope.from_json(message["Body"]).id == event.id
+
+
+async def test_running_relay_publishes_appends_without_querying_the_index(
+    aws: AwsClients, table: str, publisher: SnsPublisher, subscribe: SubscribeFn
+) -> None:
+    chat = await subscribe("chat")
+    store = DynamoDBEventStore(await aws.client("dynamodb"), table)
+    sweeps = 0
+    pending_publication = store.pending_publication
+
+    async def counted(limit: int) -> list[OutboxEntry]:
+        nonlocal sweeps
+        sweeps += 1
+        return await pending_publication(limit)
+
+    store.pending_publication = counted  # type: ignore[method-assign]
+    relay = OutboxRelay(store, publisher, idle_interval=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    await asyncio.sleep(0.3)  # the start-up sweep
+    assert sweeps == 1
+    events = [quote_event(price=str(n)) for n in (1, 2)]
+    await store.append("Quote#AAPL", events[:1], expected_version=0)
+    await store.append("Quote#AAPL", events[1:], expected_version=1)
+    received = await receive_all(await aws.client("sqs"), chat.queue.url, wait=5)
+    stop.set()
+    await asyncio.wait_for(running, timeout=5)
+
+    assert sorted(Envelope.from_json(m["Body"]).id for m in received) == sorted(
+        e.id for e in events
+    )
+    assert sweeps == 1
+    assert await pending_publication(10) == []  # published and marked

@@ -63,7 +63,8 @@ class ConsumerSettings:
     # Also bounds how long stop() waits for the poll in flight.
     wait_time_seconds: int = 10
     visibility_timeout: int = 30
-    concurrency: int = 10
+    # Handlers wait on I/O: three batches in hand keeps every receive a full batch.
+    concurrency: int = 30
     claim_for: timedelta = timedelta(minutes=15)
     keep_for: timedelta = timedelta(days=7)
     retry_base_seconds: float = 2.0

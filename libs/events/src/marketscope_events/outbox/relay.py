@@ -13,7 +13,7 @@ from typing import Protocol
 
 from marketscope_events.envelope import Envelope
 from marketscope_events.errors import EventsError
-from marketscope_events.store.base import EventStore
+from marketscope_events.store.base import EventStore, OutboxEntry
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,14 @@ class EventPublisher(Protocol):
 
 
 class OutboxRelay:
+    """Publishes the store's pending events.
+
+    While `run` runs, events a committed append hands over are published at once (no
+    outbox index query on the way), and a sweep of the outbox index every
+    ``idle_interval`` seconds (or on `notify`) publishes whatever is left: appends by
+    other processes, failed publishes, and events written before a crash.
+    """
+
     def __init__(
         self,
         store: EventStore,
@@ -36,39 +44,67 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._idle_interval = idle_interval
         self._wake = asyncio.Event()
+        self._sweep_requested = True
+        self._handed_over: list[OutboxEntry] = []
+        store.add_append_listener(self._hand_over)
 
     def notify(self) -> None:
-        """Wake the running relay at once (call after an append)."""
+        """Ask the running relay to sweep the outbox index now."""
+        self._sweep_requested = True
+        self._wake.set()
+
+    def _hand_over(self, entries: Sequence[OutboxEntry]) -> None:
+        self._handed_over.extend(entries)
         self._wake.set()
 
     async def publish_pending(self) -> int:
         """Publish everything pending now. Returns how many events were published."""
+        # Handed-over events are pending in the store too: this sweep covers them.
+        self._handed_over.clear()
         total = 0
         while True:
             entries = await self._store.pending_publication(self._batch_size)
-            if not entries:
-                return total
-            published_ids = set(
-                await self._publisher.publish_batch([entry.envelope for entry in entries])
-            )
-            done = [entry for entry in entries if entry.envelope.id in published_ids]
-            await self._store.mark_published(done)
-            total += len(done)
-            if len(done) < len(entries):
-                # Leave the rest pending for the next pass rather than spin on them.
+            published = await self._publish(entries)
+            total += published
+            if published < self._batch_size:
+                # A short page means the index had no more (or the rest failed: leave
+                # them for the next sweep rather than spin on them).
                 return total
 
+    async def _publish(self, entries: Sequence[OutboxEntry]) -> int:
+        if not entries:
+            return 0
+        published_ids = set(
+            await self._publisher.publish_batch([entry.envelope for entry in entries])
+        )
+        done = [entry for entry in entries if entry.envelope.id in published_ids]
+        await self._store.mark_published(done)
+        return len(done)
+
+    async def _publish_handed_over(self) -> None:
+        while self._handed_over:
+            batch = self._handed_over[: self._batch_size]
+            del self._handed_over[: self._batch_size]
+            await self._publish(batch)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until ``stop`` is set, waking on `notify` or every ``idle_interval``."""
+        """Publish until ``stop`` is set."""
         while not stop.is_set():
             self._wake.clear()
             try:
-                await self.publish_pending()
+                await self._publish_handed_over()
+                if self._sweep_requested:
+                    self._sweep_requested = False
+                    await self.publish_pending()
             except EventsError:
-                logger.exception("outbox relay pass failed; retrying")
+                # What failed keeps its marker: the next sweep publishes it.
+                logger.exception("outbox relay pass failed; the next sweep retries")
+                self._sweep_requested = True
             waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
-            _, pending = await asyncio.wait(
+            done, pending = await asyncio.wait(
                 waiters, timeout=self._idle_interval, return_when=asyncio.FIRST_COMPLETED
             )
             for task in pending:
                 task.cancel()
+            if not done:
+                self._sweep_requested = True

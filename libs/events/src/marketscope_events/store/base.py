@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,12 +43,29 @@ def stream_category(prefix_or_stream_id: str) -> str:
     return category
 
 
+AppendListener = Callable[[Sequence[OutboxEntry]], None]
+
+
 class EventStore(ABC):
     """Streams of envelopes keyed by (stream id, version).
 
     ``append`` writes all events and their outbox markers atomically or not at all;
-    events whose ``expires_at`` has passed are invisible to every read.
+    events whose ``expires_at`` has passed are invisible to every read. Listeners hear of
+    every committed append that is to be published (the outbox relay publishes those at
+    once instead of finding them again through the outbox index).
     """
+
+    _append_listeners: list[AppendListener]
+
+    def add_append_listener(self, listener: AppendListener) -> None:
+        if not hasattr(self, "_append_listeners"):
+            self._append_listeners = []
+        self._append_listeners.append(listener)
+
+    def _announce(self, stream_id: str, stored: Sequence[Envelope]) -> None:
+        entries = [OutboxEntry(stream_id, event.sequence or 0, event) for event in stored]
+        for listener in getattr(self, "_append_listeners", ()):
+            listener(entries)
 
     @abstractmethod
     async def append(

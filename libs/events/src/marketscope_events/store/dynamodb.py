@@ -90,6 +90,8 @@ class DynamoDBEventStore(EventStore):
             raise _translate(exc) from exc
         except BotoCoreError as exc:
             raise StoreUnavailableError(str(exc)) from exc
+        if publish:
+            self._announce(stream_id, stored)
         return stored
 
     def _event_item(

@@ -51,7 +51,9 @@ class InMemoryEventStore(EventStore):
             if len(records) != expected_version:
                 raise ConcurrencyError(stream_id, expected_version)
             records.extend(_Record(event, expires_at, publish) for event in stored)
-            return stored
+        if publish:
+            self._announce(stream_id, stored)
+        return stored
 
     async def read(self, stream_id: str, *, from_version: int = 1) -> list[Envelope]:
         records = self._streams.get(stream_id, [])
