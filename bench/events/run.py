@@ -514,11 +514,11 @@ class Segment:
 
 
 class Producer:
-    """The producing service: DynamoDBEventStore.append with the outbox marker, then
-    ``relay.notify()``. Its table is swapped for a fresh one every ``segment_events``
-    appends (0: never): moto deep-copies the whole table on every TransactWriteItems
-    action, so an append would otherwise cost time in proportion to the events already
-    stored, which real DynamoDB does not."""
+    """The producing service: DynamoDBEventStore.append with the outbox marker, which
+    hands the event to the running relay. Its table is swapped for a fresh one every
+    ``segment_events`` appends (0: never): moto deep-copies the whole table on every
+    TransactWriteItems action, so an append would otherwise cost time in proportion to
+    the events already stored, which real DynamoDB does not."""
 
     def __init__(self, aws: Aws, tables: Sequence[str], params: Params) -> None:
         publisher = SnsPublisher(aws.sns, aws.topics)
@@ -548,7 +548,6 @@ class Producer:
             segment.in_flight -= 1
             if segment.in_flight == 0:
                 segment.idle.set()
-        segment.relay.notify()
         segment.appended += 1
         self.appended += 1
         if segment.appended == self._segment_events:

@@ -30,8 +30,9 @@ def quote(symbol: str, price: float) -> Quote:
 
 async def test_changes_are_appended_and_unchanged_prices_are_not(aws, provisioned):
     store = DynamoDBEventStore(await aws.client("dynamodb"), "marketscope-market-data")
-    notified: list[int] = []
-    recorder = QuoteRecorder(store, QuoteProjection(), notify=lambda: notified.append(1))
+    handed_to_relay: list[object] = []
+    store.add_append_listener(handed_to_relay.extend)
+    recorder = QuoteRecorder(store, QuoteProjection())
     symbol = unique_symbol()
 
     first = await recorder.record(quote(symbol, 10.0))
@@ -50,7 +51,7 @@ async def test_changes_are_appended_and_unchanged_prices_are_not(aws, provisione
     )
     assert data.change_percent == Decimal("5.0000")
     assert CATALOG.decode(first).data.previous_price == Decimal("8.0")
-    assert len(notified) == 2
+    assert len(handed_to_relay) == 2
     assert len(await store.read(stream_id(symbol))) == 2
     assert [entry.envelope.id for entry in await store.pending_publication(100)] != []
 

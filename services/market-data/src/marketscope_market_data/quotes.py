@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -67,12 +66,9 @@ class QuoteRecorder:
         self,
         store: EventStore,
         projection: QuoteProjection,
-        *,
-        notify: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self.projection = projection
-        self._notify = notify
 
     async def record(self, quote: Quote) -> Envelope | None:
         """The appended event, or None when the price is unchanged (or not streamable)."""
@@ -90,7 +86,6 @@ class QuoteRecorder:
             except ConcurrencyError:
                 continue  # another instance appended first: catch up and decide again
             await self.projection.apply(CATALOG.decode(stored))
-            self._notify()
             return stored
         raise ConcurrencyError(stream, self.projection.version(quote.symbol))
 

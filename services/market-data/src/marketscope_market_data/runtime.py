@@ -86,7 +86,7 @@ async def build_runtime(
         clock=clock,
     )
     runtime: Runtime
-    recorder = QuoteRecorder(store, QuoteProjection(), notify=lambda: runtime.notify_relay())
+    recorder = QuoteRecorder(store, QuoteProjection())
     service = MarketDataService(
         ProviderChain(list(providers) if providers else build_providers(settings), metrics),
         cache,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from marketscope_events import CATALOG
@@ -56,7 +55,6 @@ class Indexer:
         index: ChunkIndex,
         chunker: Chunker,
         *,
-        notify: Callable[[], None] = lambda: None,
         metrics: MetricsRecorder | None = None,
         clock: Clock = utc_now,
     ) -> None:
@@ -64,7 +62,6 @@ class Indexer:
         self._objects = objects
         self._index = index
         self._chunker = chunker
-        self._notify = notify
         self._metrics = metrics
         self._clock = clock
 
@@ -107,7 +104,6 @@ class Indexer:
         await self._repository.append(
             state, [CATALOG.new_event(indexed, subject=stream_id(document_id))], publish=True
         )
-        self._notify()
         if self._metrics is not None:
             self._metrics.record("IndexingDuration", duration_ms, unit="Milliseconds")
             self._metrics.increment("ChunksIndexed", len(records))

@@ -91,7 +91,6 @@ async def run_background(settings: Settings, app: FastAPI) -> AsyncIterator[None
         index,
         max_upload_bytes=settings.max_upload_bytes,
         download_url_seconds=settings.download_url_seconds,
-        notify=relay.notify,
         metrics=metrics,
     )
     chunker = Chunker(
@@ -99,7 +98,7 @@ async def run_background(settings: Settings, app: FastAPI) -> AsyncIterator[None
         chunk_tokens=settings.chunk_tokens,
         overlap_tokens=settings.chunk_overlap_tokens,
     )
-    indexer = Indexer(repository, objects, index, chunker, notify=relay.notify, metrics=metrics)
+    indexer = Indexer(repository, objects, index, chunker, metrics=metrics)
     app.state.indexer = indexer
     app.state.index, app.state.event_store = index, store
     stop = asyncio.Event()

@@ -13,7 +13,7 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from marketscope_events import CATALOG
@@ -76,7 +76,6 @@ class DocumentService:
         *,
         max_upload_bytes: int,
         download_url_seconds: int,
-        notify: Callable[[], None] = lambda: None,
         metrics: MetricsRecorder | None = None,
         clock: Clock = utc_now,
     ) -> None:
@@ -85,7 +84,6 @@ class DocumentService:
         self._index = index
         self.max_upload_bytes = max_upload_bytes
         self.download_url_seconds = download_url_seconds
-        self._notify = notify
         self._metrics = metrics
         self._clock = clock
 
@@ -141,7 +139,6 @@ class DocumentService:
             await self._objects.delete_version(key, stored.version_id)
             await self._repository.release_bytes(owner, sha256, document_id)
             raise
-        self._notify()
         return UploadOutcome(state, created=True)
 
     async def _claim(self, owner: str, sha256: str, document_id: str) -> DocumentState | None:
@@ -215,7 +212,6 @@ class DocumentService:
             await self._repository.release_bytes(state.owner, sha256, document_id)
             raise
         await self._repository.release_bytes(state.owner, state.sha256, document_id)
-        self._notify()
         return UploadOutcome(new_state, created=True)
 
     async def get(self, identity: Identity, document_id: str) -> DocumentState:
@@ -251,7 +247,6 @@ class DocumentService:
             state = await self._repository.append(
                 state, [CATALOG.new_event(event, subject=stream_id(document_id))], publish=True
             )
-            self._notify()
             await self._objects.delete(state.key)
         # Repeated on a second DELETE, so a failure after the append heals on retry.
         await asyncio.to_thread(self._index.remove_document, document_id)

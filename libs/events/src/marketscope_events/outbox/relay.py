@@ -79,6 +79,8 @@ class OutboxRelay:
         )
         done = [entry for entry in entries if entry.envelope.id in published_ids]
         await self._store.mark_published(done)
+        # An append handed over while a sweep ran may have been found by the sweep too.
+        self._handed_over = [e for e in self._handed_over if e.envelope.id not in published_ids]
         return len(done)
 
     async def _publish_handed_over(self) -> None:
