@@ -264,6 +264,8 @@ class SqsConsumer:
 
         try:
             await self._run_handler(handler, decoded, message)
+            # Publish-to-handled ends when the handler does, not after the bookkeeping.
+            lag_ms = (self._clock() - envelope.time).total_seconds() * 1000
         except BaseException as exc:
             await self._release_claim(envelope.id)
             if isinstance(exc, TerminalHandlerError):
@@ -282,7 +284,6 @@ class SqsConsumer:
         except EventsError:
             # Handled all the same: deleting it beats running the handler again later.
             logger.warning("could not record %s as handled", envelope.id, exc_info=True)
-        lag_ms = (self._clock() - envelope.time).total_seconds() * 1000
         return MessageReport(
             message_id, Outcome.HANDLED, receive_count, event_type, event_id, lag_ms=lag_ms
         )
