@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from marketscope_cli.app import app
 from marketscope_events import AwsClients, DynamoDBEventStore
 from marketscope_events.catalog import dlq_name, queue_name
+from marketscope_events.topology import SERVICES
 
 from .helpers import drain, stored_quote
 
@@ -89,3 +90,14 @@ async def test_replay_sends_stored_events_to_one_queue(cli_env: None, aws: AwsCl
     )
     assert [json.loads(m["Body"])["subject"] for m in messages] == [stream]
     assert (await sqs.receive_message(QueueUrl=chat_url)).get("Messages", []) == []
+
+
+def test_status_shows_every_service_and_every_queue_depth(cli_env: None) -> None:
+    invoke("provision")
+    # No service listens 30000 ports up: each is reported unreachable, not an error.
+    output = invoke("status", "--port-offset", "30000")
+    for service in SERVICES.values():
+        assert f"http://127.0.0.1:{30000 + service.port}" in output, service.name
+    assert output.count("unreachable") == 5
+    for queue in ("marketscope-chat", "marketscope-chat-dlq", "marketscope-gateway-dlq"):
+        assert queue in output
