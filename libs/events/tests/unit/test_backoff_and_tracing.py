@@ -2,15 +2,13 @@ from __future__ import annotations
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from marketscope_events import ConsumerSettings, InMemoryIdempotencyStore, SqsConsumer
+from marketscope_events.consuming.dispatch import retry_delay
 from marketscope_events.tracing import current_traceparent, xray_trace_header
 
 
 def test_retry_delay_grows_exponentially_with_jitter_and_a_ceiling() -> None:
-    settings = ConsumerSettings("t", "url", retry_base_seconds=2, retry_max_seconds=60)
-    consumer = SqsConsumer(object(), settings, InMemoryIdempotencyStore())
     for receive_count, ceiling in ((1, 2), (2, 4), (3, 8), (4, 16), (10, 60)):
-        delays = {consumer.retry_delay(receive_count) for _ in range(200)}
+        delays = {retry_delay(receive_count, base_seconds=2, max_seconds=60) for _ in range(200)}
         assert min(delays) >= ceiling // 2
         assert max(delays) <= ceiling
         if ceiling >= 8:

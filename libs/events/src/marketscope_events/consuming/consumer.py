@@ -11,48 +11,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from opentelemetry import trace
 
-from marketscope_events.catalog import CATALOG, Catalog, DecodedEvent
+from marketscope_events.catalog import CATALOG, Catalog
+from marketscope_events.consuming.dispatch import Dispatcher, Handler, NoHandlerError
 from marketscope_events.consuming.idempotency.base import IdempotencyStore
-from marketscope_events.consuming.messages import envelope_from_body
-from marketscope_events.consuming.reports import MessageReport, Outcome
-from marketscope_events.errors import (
-    EventAlreadyHandledError,
-    EventsError,
-    InvalidEventDataError,
-    MalformedEnvelopeError,
-    TerminalHandlerError,
-    UnknownEventTypeError,
-    UpcastError,
-)
+from marketscope_events.consuming.queue import ConsumerQueue
+from marketscope_events.consuming.reports import MessageReport
 from marketscope_events.timeutil import Clock, utc_now
-from marketscope_events.tracing import context_from_traceparent, tracer
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[DecodedEvent[Any]], Awaitable[None]]
 ReportSink = Callable[[MessageReport], None]
-TERMINAL_ERRORS = (
-    MalformedEnvelopeError,
-    UnknownEventTypeError,
-    InvalidEventDataError,
-    UpcastError,
-    TerminalHandlerError,
-)
-
-
-class NoHandlerError(TerminalHandlerError):
-    def __init__(self, consumer: str, event_name: str) -> None:
-        super().__init__(f"{consumer} has no handler for {event_name}")
+__all__ = ["ConsumerSettings", "Handler", "NoHandlerError", "SqsConsumer"]
 
 
 @dataclass(frozen=True)
@@ -84,19 +61,26 @@ class SqsConsumer:
     ) -> None:
         if not 1 <= settings.batch_size <= 10:
             raise ValueError("batch_size must be between 1 and 10")
-        self._sqs = sqs
+        self._queue = ConsumerQueue(sqs, settings.queue_url)
         self.settings = settings
-        self._idempotency = idempotency
-        self._catalog = catalog
-        self._clock = clock
+        self._dispatcher = Dispatcher(
+            settings.name,
+            self._queue,
+            idempotency,
+            catalog=catalog,
+            clock=clock,
+            visibility_timeout=settings.visibility_timeout,
+            claim_for=settings.claim_for,
+            keep_for=settings.keep_for,
+            retry_base_seconds=settings.retry_base_seconds,
+            retry_max_seconds=settings.retry_max_seconds,
+        )
         self._on_report = on_report
-        self._handlers: dict[str, Handler] = {}
         self._stopping = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.concurrency)
 
     def on(self, event_name: str, handler: Handler) -> None:
-        self._catalog.spec(event_name)
-        self._handlers[event_name] = handler
+        self._dispatcher.on(event_name, handler)
 
     def handler(self, event_name: str) -> Callable[[Handler], Handler]:
         def register(function: Handler) -> Handler:
@@ -135,7 +119,12 @@ class SqsConsumer:
 
     async def poll_once(self, *, wait_time_seconds: int | None = None) -> list[MessageReport]:
         """Receive one batch and handle it fully (a one-shot pass, for jobs and tests)."""
-        messages = await self._receive(self.settings.batch_size, wait_time_seconds)
+        wait = self.settings.wait_time_seconds if wait_time_seconds is None else wait_time_seconds
+        messages = await self._queue.receive(
+            self.settings.batch_size,
+            wait_seconds=wait,
+            visibility_timeout=self.settings.visibility_timeout,
+        )
         return await self.process_batch(messages)
 
     async def _reserve_slots(self) -> int:
@@ -163,40 +152,19 @@ class SqsConsumer:
         # next message to the abandoned poll and hide it for a visibility timeout. What
         # arrives after stop() is released at once, unhandled and undeleted.
         try:
-            messages = await self._receive(count, None)
+            messages = await self._queue.receive(
+                count,
+                wait_seconds=self.settings.wait_time_seconds,
+                visibility_timeout=self.settings.visibility_timeout,
+            )
         except (ClientError, BotoCoreError):
             logger.exception("receive from %s failed", self.settings.queue_url)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
             return []
         if messages and self._stopping.is_set():
-            await self._release(messages)
+            await self._queue.release(messages)
             return []
-        return messages
-
-    async def _release(self, messages: Sequence[dict[str, Any]]) -> None:
-        try:
-            await self._sqs.change_message_visibility_batch(
-                QueueUrl=self.settings.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for i, m in enumerate(messages)
-                ],
-            )
-        except (ClientError, BotoCoreError):
-            logger.warning("could not release messages received while stopping", exc_info=True)
-
-    async def _receive(self, count: int, wait_time_seconds: int | None) -> list[dict[str, Any]]:
-        wait = self.settings.wait_time_seconds if wait_time_seconds is None else wait_time_seconds
-        response = await self._sqs.receive_message(
-            QueueUrl=self.settings.queue_url,
-            MaxNumberOfMessages=count,
-            WaitTimeSeconds=wait,
-            VisibilityTimeout=self.settings.visibility_timeout,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
-            MessageAttributeNames=["All"],
-        )
-        messages: list[dict[str, Any]] = response.get("Messages", [])
         return messages
 
     async def _process_and_release(self, messages: list[dict[str, Any]]) -> list[MessageReport]:
@@ -219,7 +187,7 @@ class SqsConsumer:
                 pending, timeout=self.settings.visibility_timeout / 3
             )
             finished = [(task.result(), tasks[task]) for task in done]
-            await self._delete([msg for report, msg in finished if report.deletes_message])
+            await self._queue.delete([msg for report, msg in finished if report.deletes_message])
             for report, _ in finished:
                 reports.append(report)
                 if self._on_report is not None:
@@ -228,180 +196,7 @@ class SqsConsumer:
 
     async def _handle_message(self, message: dict[str, Any], release_slot: bool) -> MessageReport:
         try:
-            return await self._handle(message)
-        except Exception as exc:
-            # Last line of defence: the consumer never dies on one message.
-            return await self._fail(message, 1, None, None, exc, terminal=False)
+            return await self._dispatcher.dispatch(message)
         finally:
             if release_slot:
                 self._slots.release()
-
-    async def _handle(self, message: dict[str, Any]) -> MessageReport:
-        message_id = str(message.get("MessageId", "?"))
-        receive_count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        event_type: str | None = None
-        event_id: str | None = None
-        try:
-            envelope = envelope_from_body(str(message.get("Body", "")))
-            event_type, event_id = envelope.type, envelope.id
-            decoded = self._catalog.decode(envelope)
-            handler = self._handlers.get(decoded.envelope.event_type.name)
-            if handler is None:
-                raise NoHandlerError(self.settings.name, decoded.envelope.event_type.name)
-            await self._idempotency.begin(
-                self.settings.name, envelope.id, claim_for=self.settings.claim_for
-            )
-        except EventAlreadyHandledError:
-            return MessageReport(message_id, Outcome.DUPLICATE, receive_count, event_type, event_id)
-        except TERMINAL_ERRORS as exc:
-            return await self._fail(
-                message, receive_count, event_type, event_id, exc, terminal=True
-            )
-        except Exception as exc:
-            return await self._fail(
-                message, receive_count, event_type, event_id, exc, terminal=False
-            )
-
-        try:
-            await self._run_handler(handler, decoded, message)
-            # Publish-to-handled ends when the handler does, not after the bookkeeping.
-            lag_ms = (self._clock() - envelope.time).total_seconds() * 1000
-        except BaseException as exc:
-            await self._release_claim(envelope.id)
-            if isinstance(exc, TerminalHandlerError):
-                return await self._fail(
-                    message, receive_count, event_type, event_id, exc, terminal=True
-                )
-            if isinstance(exc, Exception):
-                return await self._fail(
-                    message, receive_count, event_type, event_id, exc, terminal=False
-                )
-            raise
-        try:
-            await self._idempotency.complete(
-                self.settings.name, envelope.id, keep_for=self.settings.keep_for
-            )
-        except EventsError:
-            # Handled all the same: deleting it beats running the handler again later.
-            logger.warning("could not record %s as handled", envelope.id, exc_info=True)
-        return MessageReport(
-            message_id, Outcome.HANDLED, receive_count, event_type, event_id, lag_ms=lag_ms
-        )
-
-    async def _run_handler(
-        self, handler: Handler, decoded: DecodedEvent[Any], message: dict[str, Any]
-    ) -> None:
-        envelope = decoded.envelope
-        heartbeat = asyncio.create_task(self._heartbeat(str(message["ReceiptHandle"])))
-        try:
-            with tracer.start_as_current_span(
-                f"{envelope.event_type.name} process",
-                context=context_from_traceparent(envelope.traceparent),
-                kind=trace.SpanKind.CONSUMER,
-                attributes={
-                    "messaging.system": "aws_sqs",
-                    "messaging.operation": "process",
-                    "messaging.message.id": envelope.id,
-                    "messaging.consumer.group.name": self.settings.name,
-                    "cloudevents.event_type": envelope.type,
-                },
-            ):
-                await handler(decoded)
-        finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
-
-    async def _heartbeat(self, receipt_handle: str) -> None:
-        interval = max(self.settings.visibility_timeout / 2, 0.5)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self._sqs.change_message_visibility(
-                    QueueUrl=self.settings.queue_url,
-                    ReceiptHandle=receipt_handle,
-                    VisibilityTimeout=self.settings.visibility_timeout,
-                )
-            except (ClientError, BotoCoreError):
-                logger.warning("could not extend visibility of a running message", exc_info=True)
-
-    async def _release_claim(self, event_id: str) -> None:
-        try:
-            await self._idempotency.release(self.settings.name, event_id)
-        except EventsError:
-            # The claim then lapses after claim_for; the redelivery retries after that.
-            logger.warning("could not release the claim on %s", event_id, exc_info=True)
-
-    async def _fail(
-        self,
-        message: dict[str, Any],
-        receive_count: int,
-        event_type: str | None,
-        event_id: str | None,
-        exc: Exception,
-        *,
-        terminal: bool,
-    ) -> MessageReport:
-        """Leave the message on the queue: terminal failures visible again at once (the
-        redrive policy moves them to the DLQ after maxReceiveCount), transient ones after
-        a backoff."""
-        reason = f"{type(exc).__name__}: {exc}"
-        message_id = str(message.get("MessageId", "?"))
-        described = f"message {message_id} ({event_type or 'unparsed'}, receive {receive_count})"
-        if terminal:
-            delay = 0
-            logger.error(
-                "rejected %s: %s; it goes to the DLQ after the queue's maxReceiveCount",
-                described,
-                reason,
-                extra={"consumer": self.settings.name, "event_id": event_id, "reason": reason},
-            )
-        else:
-            delay = self.retry_delay(receive_count)
-            logger.warning(
-                "transient failure on %s, retrying in %ds: %s",
-                described,
-                delay,
-                reason,
-                exc_info=not isinstance(exc, EventsError),
-            )
-        await self._set_visibility(message, delay)
-        outcome = Outcome.REJECTED if terminal else Outcome.RETRY
-        return MessageReport(
-            message_id, outcome, receive_count, event_type, event_id, reason=reason
-        )
-
-    def retry_delay(self, receive_count: int) -> int:
-        """Exponential backoff with full jitter over the receive count, in whole seconds."""
-        ceiling = min(
-            self.settings.retry_max_seconds,
-            self.settings.retry_base_seconds * 2 ** max(receive_count - 1, 0),
-        )
-        return int(random.uniform(ceiling / 2, ceiling))
-
-    async def _set_visibility(self, message: dict[str, Any], seconds: int) -> None:
-        try:
-            await self._sqs.change_message_visibility(
-                QueueUrl=self.settings.queue_url,
-                ReceiptHandle=message["ReceiptHandle"],
-                VisibilityTimeout=seconds,
-            )
-        except (ClientError, BotoCoreError):
-            logger.warning("could not change visibility; the queue's timeout applies")
-
-    async def _delete(self, messages: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), 10):
-            chunk = messages[start : start + 10]
-            try:
-                response = await self._sqs.delete_message_batch(
-                    QueueUrl=self.settings.queue_url,
-                    Entries=[
-                        {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                        for index, message in enumerate(chunk)
-                    ],
-                )
-            except (ClientError, BotoCoreError):
-                logger.exception("delete failed; the messages will be redelivered (idempotent)")
-                continue
-            for failure in response.get("Failed", []):
-                logger.warning("delete of a handled message failed: %s", failure)
