@@ -68,9 +68,13 @@ def stopper() -> Iterator[list[subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
     yield started
     for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        if process.poll() is None:  # the test failed midway: stop the whole tree
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def test_up_reaches_ready_and_ctrl_c_leaves_no_process(
@@ -122,3 +126,22 @@ def test_a_service_that_cannot_start_is_reported_with_its_log(
     assert "last lines of rag" in output
     assert "address already in use" in output.lower()
     assert _free(emulator_port)
+
+
+def test_children_die_with_a_killed_supervisor(
+    stopper: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    offset, emulator_port = free_offset(), free_port()
+    up = start_up(offset, emulator_port, tmp_path)
+    stopper.append(up)
+    read_until(up, "Ctrl-C stops everything", limit_seconds=120)
+    children = psutil.Process(up.pid).children(recursive=True)
+    assert len(children) >= 6
+
+    up.kill()  # no chance to clean up
+    up.wait()
+    # Each child gets SIGTERM from the kernel and shuts down; against an emulator that is
+    # gone too, a service's last AWS calls run out their retries first.
+    gone, alive = psutil.wait_procs(children, timeout=60)
+    assert [" ".join(c.cmdline()[2:4]) for c in alive] == []
+    assert len(gone) == len(children)

@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 LinePrinter = Callable[[str, str], None]
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the supervisor dies, even by SIGKILL, so
+    nothing it started outlives it (Linux; elsewhere only a clean stop reaps them)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 ReadyProbe = Callable[[], Awaitable[bool]]
 
 
@@ -51,6 +63,7 @@ class Supervisor:
             stdin=asyncio.subprocess.DEVNULL,
             # Its own group: Ctrl-C reaches us only, and we stop children in order.
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self.processes.append(managed)
         self._pumps.append(asyncio.create_task(self._pump(managed)))
