@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketscope_cli.errors import CliError
+from marketscope_events.consuming.queue import ConsumerQueue, Message
 from marketscope_events.envelope import Envelope
 from marketscope_events.errors import MalformedEnvelopeError
 
@@ -38,7 +39,7 @@ def describe(body: str) -> str:
 async def peek(sqs: Any, dlq_url: str, limit: int) -> list[DeadLetter]:
     """Read up to ``limit`` messages and leave them visible again at once."""
     seen: dict[str, DeadLetter] = {}
-    receipts: list[str] = []
+    peeked: list[Message] = []
     while len(seen) < limit:
         response = await sqs.receive_message(
             QueueUrl=dlq_url,
@@ -52,7 +53,7 @@ async def peek(sqs: Any, dlq_url: str, limit: int) -> list[DeadLetter]:
         if not fresh:
             break
         for message in fresh:
-            receipts.append(message["ReceiptHandle"])
+            peeked.append(message)
             seen[message["MessageId"]] = DeadLetter(
                 message_id=message["MessageId"],
                 receive_count=int(message["Attributes"].get("ApproximateReceiveCount", 0)),
@@ -60,14 +61,7 @@ async def peek(sqs: Any, dlq_url: str, limit: int) -> list[DeadLetter]:
                 body=message["Body"],
             )
     # Make them visible again now, so a redrive right after a look finds them all.
-    for start in range(0, len(receipts), 10):
-        await sqs.change_message_visibility_batch(
-            QueueUrl=dlq_url,
-            Entries=[
-                {"Id": str(index), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
-                for index, receipt in enumerate(receipts[start : start + 10])
-            ],
-        )
+    await ConsumerQueue(sqs, dlq_url).release(peeked)
     return list(seen.values())
 
 
