@@ -34,7 +34,7 @@ from stats import UsageMeter
 from throughput import run_throughput
 from wiring import EmulatorInfo, connect, emulator_at
 
-from marketscope_events import AwsClients, AwsSettings
+from marketscope_platform import AwsClients, AwsSettings
 
 
 async def benchmark(params: Params, emulator: EmulatorInfo) -> dict[str, Any]:

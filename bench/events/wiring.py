@@ -14,7 +14,7 @@ from typing import Any
 from stats import RequestCounter
 
 from marketscope_emulator.process import EmulatorProcess, free_port
-from marketscope_events import CATALOG, AwsClients
+from marketscope_events import CATALOG
 from marketscope_events.publishing import TopicDirectory
 from marketscope_events.store import ensure_table
 from marketscope_events.subscriptions import (
@@ -22,6 +22,7 @@ from marketscope_events.subscriptions import (
     ensure_topic,
     remove_subscription,
 )
+from marketscope_platform import AwsClients
 
 
 @dataclass(frozen=True)

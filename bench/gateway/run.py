@@ -39,11 +39,12 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from marketscope_emulator.process import EmulatorProcess, free_port
-from marketscope_events import CATALOG, AwsClients, AwsSettings
+from marketscope_events import CATALOG
 from marketscope_events.catalog import QuoteUpdated
 from marketscope_events.publishing import SnsPublisher, TopicDirectory
 from marketscope_infra.appliers.context import Clients
 from marketscope_infra.apply import apply, load_spec
+from marketscope_platform import AwsClients, AwsSettings
 from marketscope_servicekit.metrics import percentile
 
 ROOT = Path(__file__).resolve().parents[2]

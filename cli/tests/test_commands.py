@@ -9,9 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from marketscope_cli.app import app
-from marketscope_events import AwsClients, DynamoDBEventStore
+from marketscope_events import DynamoDBEventStore
 from marketscope_events.catalog import dlq_name, queue_name
-from marketscope_events.topology import SERVICES
+from marketscope_platform import AwsClients
+from marketscope_platform.topology import SERVICES
 
 from .helpers import drain, stored_quote
 

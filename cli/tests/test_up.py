@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from marketscope_emulator import free_port
-from marketscope_events.topology import SERVICES
+from marketscope_platform.topology import SERVICES
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
 """docker-compose.yml against the service registry: every service of
-``marketscope_events.topology.SERVICES`` is built, published, configured and health-checked
+``marketscope_platform.topology.SERVICES`` is built, published, configured and health-checked
 the way the registry and its ``Settings`` say."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from marketscope_events.topology import SERVICES, ServiceInfo
+from marketscope_platform.topology import SERVICES, ServiceInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

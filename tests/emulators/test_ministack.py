@@ -31,9 +31,9 @@ import pytest
 
 from marketscope_emulator import EmulatorProcess, free_port
 from marketscope_emulator.process import MINISTACK_REQUIREMENT, server_command
-from marketscope_events.aws import AwsClients, AwsSettings
 from marketscope_infra.appliers.context import substitute
 from marketscope_infra.apply import Clients, StepResult, apply, load_spec
+from marketscope_platform.aws import AwsClients, AwsSettings
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient

@@ -13,6 +13,7 @@ BIN = Path(sys.executable).parent
 TYPED_PACKAGES = [
     "libs/events/src",
     "libs/emulator/src",
+    "libs/platform/src",
     "libs/servicekit/src",
     "infra/localstack/src",
     "cli/src",

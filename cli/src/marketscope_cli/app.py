@@ -21,11 +21,11 @@ from marketscope_cli.queues import queue_depths, queue_url
 from marketscope_cli.stack import EmulatorChoice, StackOptions, run_up
 from marketscope_cli.status import collect_status
 from marketscope_emulator.process import EmulatorProcess
-from marketscope_events.aws import AwsClients, AwsSettings
 from marketscope_events.catalog import dlq_name, queue_name
 from marketscope_events.replay import republish_to_queue, select_events
 from marketscope_events.store import DynamoDBEventStore
-from marketscope_events.topology import SERVICES
+from marketscope_platform.aws import AwsClients, AwsSettings
+from marketscope_platform.topology import SERVICES
 
 app = typer.Typer(
     help="MarketScope: run the stack and look after its events.", no_args_is_help=True

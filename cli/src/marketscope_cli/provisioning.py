@@ -7,9 +7,9 @@ import asyncio
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from marketscope_events.aws import AwsSettings
 from marketscope_infra.appliers.context import Clients
 from marketscope_infra.apply import StepResult, apply, load_spec
+from marketscope_platform.aws import AwsSettings
 
 
 def provision(endpoint: str | None, console: Console, *, verbose: bool = False) -> list[StepResult]:

@@ -18,7 +18,7 @@ from rich.table import Table
 from marketscope_cli.provisioning import provision_with_progress
 from marketscope_cli.supervisor import ManagedProcess, StartupFailed, Supervisor
 from marketscope_emulator.process import HEALTH_PATHS, ServerKind, server_command, server_env
-from marketscope_events.topology import SERVICES, ServiceInfo
+from marketscope_platform.topology import SERVICES, ServiceInfo
 from marketscope_rag.starter import upload_starter_documents
 from marketscope_servicekit.identity import InternalKeySettings
 

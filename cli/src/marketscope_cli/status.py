@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import httpx
 
 from marketscope_cli.queues import QueueDepth, queue_depths
-from marketscope_events.aws import AwsClients
-from marketscope_events.topology import SERVICES
+from marketscope_platform.aws import AwsClients
+from marketscope_platform.topology import SERVICES
 
 
 @dataclass(frozen=True)

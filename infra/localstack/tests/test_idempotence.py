@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from marketscope_events.topology import SECRET_NAME
 from marketscope_infra import apply as apply_module
 from marketscope_infra.apply import Clients, StepResult, apply
+from marketscope_platform.topology import SECRET_NAME
 
 from .conftest import of_kind
 

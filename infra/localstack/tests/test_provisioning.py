@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from marketscope_events.catalog import CATALOG, queue_name
-from marketscope_events.topology import OPS_TOPIC, SECRET_NAME, SERVICES
 from marketscope_infra.apply import Clients, StepResult
+from marketscope_platform.topology import OPS_TOPIC, SECRET_NAME, SERVICES
 
 from .conftest import of_kind
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from marketscope_events.catalog import CATALOG, dlq_name, queue_name
-from marketscope_events.topology import OPS_TOPIC, SERVICES
 from marketscope_infra.apply import APPLIERS
 from marketscope_infra.definitions.metrics import METRICS
 from marketscope_infra.definitions.model import queue_arn, rule_arn, topic_arn
 from marketscope_infra.spec import RESOURCES_FILE, build_spec
+from marketscope_platform.topology import OPS_TOPIC, SERVICES
 
 SCHEDULED_RULE = "marketscope-scheduled-quote-refresh"
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from marketscope_events import CATALOG, AwsClients
+from marketscope_events import CATALOG
 from marketscope_events.publishing import SnsPublisher, TopicDirectory
 from marketscope_events.store import ensure_table
 from marketscope_events.subscriptions import (
@@ -16,6 +16,7 @@ from marketscope_events.subscriptions import (
     remove_subscription,
     subscribe_service,
 )
+from marketscope_platform import AwsClients
 
 from .helpers import unique
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from marketscope_events.aws import AwsClients
+from marketscope_platform.aws import AwsClients
 from marketscope_servicekit import ReadinessCheck, ServiceSettings, create_service_app
 
 CHECK_TIMEOUT = 0.2

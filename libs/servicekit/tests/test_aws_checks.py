@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from marketscope_events.aws import AwsClients
+from marketscope_platform.aws import AwsClients
 from marketscope_servicekit import bucket_check, queue_check, table_check
 from marketscope_servicekit.health import run_checks
 

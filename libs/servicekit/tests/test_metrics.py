@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from marketscope_events.aws import AwsClients
+from marketscope_platform.aws import AwsClients
 from marketscope_servicekit.metrics import MetricsRecorder, percentile
 
 

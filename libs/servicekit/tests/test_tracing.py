@@ -16,8 +16,8 @@ from fastapi import APIRouter, FastAPI, Request
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from marketscope_events.aws import AwsClients, AwsSettings
 from marketscope_events.envelope import TRACEPARENT_PATTERN
+from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import ServiceSettings, create_service_app
 from marketscope_servicekit.tracing import (
     Tracing,

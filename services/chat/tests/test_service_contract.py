@@ -7,7 +7,7 @@ from pathlib import Path
 
 from marketscope_chat.main import create_app
 from marketscope_chat.settings import Settings
-from marketscope_events.topology import SERVICES
+from marketscope_platform.topology import SERVICES
 from marketscope_servicekit.testing import ServiceContract
 
 

@@ -20,11 +20,11 @@ import pytest
 from fastapi import Depends, FastAPI, File, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from marketscope_events.aws import AwsSettings
 from marketscope_gateway.main import create_app
 from marketscope_gateway.settings import Settings
 from marketscope_infra.appliers.context import Clients
 from marketscope_infra.apply import apply, load_spec
+from marketscope_platform.aws import AwsSettings
 from marketscope_servicekit import Identity, current_identity
 from marketscope_servicekit.problems import install_problem_handlers
 

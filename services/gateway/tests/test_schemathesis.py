@@ -19,8 +19,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from marketscope_emulator.process import free_port
-from marketscope_events.aws import AwsSettings
 from marketscope_gateway.main import create_app
+from marketscope_platform.aws import AwsSettings
 
 from .conftest import PASSWORD, FakeMarketData, FakeRag, gateway_settings
 

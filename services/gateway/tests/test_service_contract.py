@@ -8,10 +8,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from marketscope_emulator.process import free_port
-from marketscope_events.aws import AwsSettings
-from marketscope_events.topology import SERVICES
 from marketscope_gateway.main import create_app
 from marketscope_gateway.settings import Settings
+from marketscope_platform.aws import AwsSettings
+from marketscope_platform.topology import SERVICES
 from marketscope_servicekit.testing import ServiceContract
 
 

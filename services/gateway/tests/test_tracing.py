@@ -15,11 +15,11 @@ import pytest
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from marketscope_events import AwsClients
-from marketscope_events.aws import AwsSettings
 from marketscope_gateway.main import create_app
 from marketscope_market_data.main import create_app as create_market_data_app
 from marketscope_market_data.settings import Settings as MarketDataSettings
+from marketscope_platform import AwsClients
+from marketscope_platform.aws import AwsSettings
 
 from .conftest import PASSWORD, gateway_settings
 

@@ -17,10 +17,11 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from marketscope_events import CATALOG, AwsClients, DynamoDBEventStore, Envelope, OutboxRelay
+from marketscope_events import CATALOG, DynamoDBEventStore, Envelope, OutboxRelay
 from marketscope_events.catalog import DocumentIndexed, QuoteUpdated
 from marketscope_events.publishing import SnsPublisher, TopicDirectory
-from marketscope_events.topology import SERVICES
+from marketscope_platform import AwsClients
+from marketscope_platform.topology import SERVICES
 
 from .conftest import MakeGateway, RunningGateway
 

@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from marketscope_events.aws import AwsSettings
 from marketscope_infra.appliers.context import Clients
 from marketscope_infra.apply import apply, load_spec
 from marketscope_market_data.main import create_app
 from marketscope_market_data.providers import MarketDataProvider
 from marketscope_market_data.settings import Settings
+from marketscope_platform.aws import AwsSettings
 from marketscope_servicekit import Identity, sign_identity
 from marketscope_servicekit.identity import DEVELOPMENT_KEY
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from marketscope_events.aws import AwsClients
 from marketscope_market_data.cache import TieredCache
 from marketscope_market_data.errors import ProviderUnavailable
 from marketscope_market_data.schemas import Quote
 from marketscope_market_data.store import CacheItem, CacheItemStore
+from marketscope_platform.aws import AwsClients
 from marketscope_servicekit import MetricsRecorder
 
 from .fakes import FakeProvider, unique, unique_symbol

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from marketscope_events.topology import SERVICES
 from marketscope_market_data.main import create_app
 from marketscope_market_data.settings import Settings
+from marketscope_platform.topology import SERVICES
 from marketscope_servicekit.testing import ServiceContract
 
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from marketscope_events.aws import AwsSettings
 from marketscope_infra.appliers.context import Clients
 from marketscope_infra.apply import apply, load_spec
+from marketscope_platform.aws import AwsSettings
 from marketscope_rag.main import create_app
 from marketscope_rag.settings import Settings
 from marketscope_servicekit import Identity, sign_identity

@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from marketscope_events.topology import SERVICES
+from marketscope_platform.topology import SERVICES
 from marketscope_rag.main import create_app
 from marketscope_rag.settings import Settings
 from marketscope_servicekit.testing import ServiceContract

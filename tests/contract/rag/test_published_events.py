@@ -13,12 +13,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from marketscope_events.aws import AwsClients, AwsSettings
 from marketscope_events.catalog import CATALOG
 from marketscope_events.publishing import TopicDirectory
 from marketscope_events.subscriptions import ensure_queue, queue_policy, subscribe_queue
 from marketscope_infra.appliers.context import Clients
 from marketscope_infra.apply import apply, load_spec
+from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_rag.main import create_app
 from marketscope_rag.settings import Settings
 from marketscope_servicekit import Identity, sign_identity

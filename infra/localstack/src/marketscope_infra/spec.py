@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from marketscope_events.catalog import CATALOG, Catalog
-from marketscope_events.topology import SERVICES, ServiceInfo
 from marketscope_infra.definitions import (
     dashboard,
     messaging,
@@ -24,6 +23,7 @@ from marketscope_infra.definitions import (
     storage,
 )
 from marketscope_infra.definitions.model import JsonObject, Resource
+from marketscope_platform.topology import SERVICES, ServiceInfo
 
 SPEC_FORMAT = 1
 RESOURCES_FILE = Path(__file__).resolve().parents[2] / "resources.json"

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from marketscope_emulator.backends import ENDPOINTS, Backend, BackendUnavailable
-from marketscope_events.aws import AwsClients, AwsSettings
+from marketscope_platform.aws import AwsClients, AwsSettings
 
 BACKEND_ENV = "MARKETSCOPE_TEST_AWS_BACKEND"
 

@@ -1,6 +1,5 @@
 """MarketScope's event backbone: envelope, catalog, event store, outbox, publisher, consumer."""
 
-from marketscope_events.aws import AwsClients, AwsSettings
 from marketscope_events.catalog import CATALOG, Catalog, DecodedEvent, EventData
 from marketscope_events.consuming import (
     ConsumerSettings,
@@ -31,8 +30,6 @@ from marketscope_events.store import (
 
 __all__ = [
     "CATALOG",
-    "AwsClients",
-    "AwsSettings",
     "Catalog",
     "ConcurrencyError",
     "ConsumerSettings",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from marketscope_events import AwsClients, DynamoDBEventStore, DynamoDBIdempotencyStore
+from marketscope_events import DynamoDBEventStore, DynamoDBIdempotencyStore
+from marketscope_platform import AwsClients
 
 from .event_store_contract import EventStoreContract, MutableClock
 from .idempotency_contract import IdempotencyContract

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from marketscope_events import AwsClients, DynamoDBEventStore, Envelope, OutboxRelay
+from marketscope_events import DynamoDBEventStore, Envelope, OutboxRelay
 from marketscope_events.publishing import SnsPublisher
+from marketscope_platform import AwsClients
 
 from ..conftest import SubscribeFn
 from ..helpers import quote_event, receive_all

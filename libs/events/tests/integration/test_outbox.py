@@ -11,10 +11,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from marketscope_events import AwsClients, DynamoDBEventStore, Envelope, OutboxRelay
+from marketscope_events import DynamoDBEventStore, Envelope, OutboxRelay
 from marketscope_events.errors import PublishError
 from marketscope_events.publishing import SnsPublisher
 from marketscope_events.store import OutboxEntry
+from marketscope_platform import AwsClients
 
 from ..conftest import SubscribeFn
 from ..helpers import quote_event, receive_all
@@ -26,7 +27,8 @@ APPEND_THEN_DIE = textwrap.dedent(
     import asyncio, os, sys
     sys.path.insert(0, os.environ["HELPERS_DIR"])
     from helpers import quote_event
-    from marketscope_events import AwsClients, DynamoDBEventStore
+    from marketscope_events import DynamoDBEventStore
+    from marketscope_platform import AwsClients
 
     async def main() -> None:
         async with AwsClients() as aws:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from marketscope_events import AwsClients, Envelope
+from marketscope_events import Envelope
 from marketscope_events.publishing import SnsPublisher
+from marketscope_platform import AwsClients
 
 from ..conftest import SubscribeFn
 from ..helpers import quote_event, receive_all

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from marketscope_events import AwsClients
 from marketscope_events.publishing import TopicDirectory
 from marketscope_events.store import ensure_table
 from marketscope_events.subscriptions import subscribe_service
+from marketscope_platform import AwsClients
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from marketscope_events import AwsClients, DecodedEvent, DynamoDBEventStore, Envelope
+from marketscope_events import DecodedEvent, DynamoDBEventStore, Envelope
 from marketscope_events.replay import rebuild_projection, republish_to_queue, select_events
+from marketscope_platform import AwsClients
 
 from ..conftest import SubscribeFn
 from ..helpers import quote_event, receive_all

@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, FastAPI
 
-from marketscope_events.aws import AwsClients, AwsSettings
+from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit.health import ReadinessCheck, health_router
 from marketscope_servicekit.identity import InternalKeySettings
 from marketscope_servicekit.logging import configure_logging

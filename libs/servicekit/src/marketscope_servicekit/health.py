@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from marketscope_events.aws import AwsClients
+from marketscope_platform.aws import AwsClients
 from marketscope_servicekit.problems import ServiceError
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The settings every service has. Each service subclasses ``ServiceSettings`` once, with
 its own env prefix (``MARKETSCOPE_<SERVICE>_``) and defaults that run the embedded stack
 with no environment variables at all. AWS settings are not here: they are the shared
-``AWS_ENDPOINT_URL``/``AWS_DEFAULT_REGION`` of ``marketscope_events.aws.AwsSettings``.
+``AWS_ENDPOINT_URL``/``AWS_DEFAULT_REGION`` of ``marketscope_platform.aws.AwsSettings``.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from marketscope_events.aws import AwsSettings
-from marketscope_events.topology import ServiceInfo
+from marketscope_platform.aws import AwsSettings
+from marketscope_platform.topology import ServiceInfo
 from marketscope_servicekit.settings import ServiceSettings
 
 AppFactory = Callable[[ServiceSettings, AwsSettings], FastAPI]

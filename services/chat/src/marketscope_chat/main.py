@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from marketscope_chat.api import router
 from marketscope_chat.settings import SERVICE, Settings
-from marketscope_events.aws import AwsClients, AwsSettings
+from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import ReadinessCheck, create_service_app, queue_check, table_check
 
 

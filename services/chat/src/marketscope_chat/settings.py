@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic_settings import SettingsConfigDict
 
 from marketscope_events.catalog import queue_name
-from marketscope_events.topology import SERVICES
+from marketscope_platform.topology import SERVICES
 from marketscope_servicekit import ServiceSettings
 
 SERVICE = SERVICES["chat"]

@@ -12,7 +12,6 @@ from functools import partial
 import httpx
 from fastapi import FastAPI
 
-from marketscope_events.aws import AwsClients, AwsSettings
 from marketscope_gateway.api import router
 from marketscope_gateway.auth.service import AuthService
 from marketscope_gateway.auth.signing_key import SigningKey
@@ -27,6 +26,7 @@ from marketscope_gateway.overview import OverviewComposer
 from marketscope_gateway.runtime import Gateway, Started
 from marketscope_gateway.settings import SERVICE, Settings
 from marketscope_gateway.store import GatewayStore
+from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import ReadinessCheck, create_service_app, queue_check, table_check
 
 SHUTDOWN_SECONDS = 10.0

@@ -7,7 +7,7 @@ from limits import parse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from marketscope_events.topology import SECRET_NAME, SERVICES
+from marketscope_platform.topology import SECRET_NAME, SERVICES
 from marketscope_servicekit import ServiceSettings
 
 SERVICE = SERVICES["gateway"]

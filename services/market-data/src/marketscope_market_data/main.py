@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import FastAPI
 
 from marketscope_events import OutboxRelay
-from marketscope_events.aws import AwsClients, AwsSettings
 from marketscope_events.publishing import SnsPublisher, TopicDirectory
 from marketscope_events.timeutil import Clock, utc_now
 from marketscope_market_data.api import router
@@ -27,6 +26,7 @@ from marketscope_market_data.refresh.loops import (
 from marketscope_market_data.refresh.schedule import CronSchedule
 from marketscope_market_data.runtime import Runtime, build_runtime
 from marketscope_market_data.settings import SERVICE, Settings
+from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import ReadinessCheck, create_service_app, queue_check, table_check
 
 logger = logging.getLogger(__name__)

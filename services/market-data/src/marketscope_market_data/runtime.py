@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from marketscope_events import DynamoDBEventStore, OutboxRelay
-from marketscope_events.aws import AwsClients
 from marketscope_events.timeutil import Clock, utc_now
 from marketscope_market_data.cache import TieredCache
 from marketscope_market_data.providers import MarketDataProvider, ProviderChain
@@ -19,6 +18,7 @@ from marketscope_market_data.refresh.handler import Publish, RefreshHandler
 from marketscope_market_data.service import CachePolicy, MarketDataService
 from marketscope_market_data.settings import Settings
 from marketscope_market_data.store import CacheItemStore, WatchlistRepository
+from marketscope_platform.aws import AwsClients
 from marketscope_servicekit import MetricsRecorder
 
 

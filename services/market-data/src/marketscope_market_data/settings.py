@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from marketscope_events.catalog import queue_name
-from marketscope_events.topology import SERVICES
+from marketscope_platform.topology import SERVICES
 from marketscope_servicekit import ServiceSettings
 
 SERVICE = SERVICES["market-data"]

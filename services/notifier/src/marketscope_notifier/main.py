@@ -6,9 +6,9 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from marketscope_events.aws import AwsClients, AwsSettings
 from marketscope_notifier.api import router
 from marketscope_notifier.settings import SERVICE, Settings
+from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import ReadinessCheck, create_service_app, queue_check, table_check
 
 

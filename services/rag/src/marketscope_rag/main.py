@@ -25,7 +25,7 @@ from marketscope_events import (
     OutboxRelay,
     SqsConsumer,
 )
-from marketscope_events.aws import AwsClients, AwsSettings
+from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_rag.api import router
 from marketscope_rag.chunking import Chunker
 from marketscope_rag.embeddings import Embedder, MiniLMEmbedder, OpenAIEmbedder, TokenCounter

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from marketscope_events.catalog import queue_name
-from marketscope_events.topology import DOCUMENTS_BUCKET, SERVICES
+from marketscope_platform.topology import DOCUMENTS_BUCKET, SERVICES
 from marketscope_servicekit import ServiceSettings
 
 SERVICE = SERVICES["rag"]

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from marketscope_events.catalog import Catalog, dlq_name, queue_name
 from marketscope_events.subscriptions import DEFAULT_MAX_RECEIVE_COUNT
-from marketscope_events.topology import OPS_TOPIC, ServiceInfo
 from marketscope_infra.definitions.model import JsonObject, Resource, queue_arn, rule_arn, topic_arn
 from marketscope_infra.definitions.scheduling import rules_for
+from marketscope_platform.topology import OPS_TOPIC, ServiceInfo
 
 OPS_CONSUMER = "notifier"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from marketscope_events.catalog import dlq_name
-from marketscope_events.topology import OPS_TOPIC
 from marketscope_infra.definitions.metrics import NAMESPACE, SERVICE_DIMENSION
 from marketscope_infra.definitions.model import JsonObject, Resource, topic_arn
 from marketscope_infra.definitions.scheduling import SCHEDULED_RULES
+from marketscope_platform.topology import OPS_TOPIC
 
 LOG_RETENTION_DAYS = 14
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from marketscope_events.topology import SECRET_NAME
 from marketscope_infra.definitions.model import Resource
+from marketscope_platform.topology import SECRET_NAME
 
 
 def shared_secret() -> Resource:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from marketscope_events.store.table import TTL_ATTRIBUTE, table_definition
-from marketscope_events.topology import DOCUMENTS_BUCKET, ServiceInfo
 from marketscope_infra.definitions.model import Resource
+from marketscope_platform.topology import DOCUMENTS_BUCKET, ServiceInfo
 
 # Only the notifier reacts to its own new items (a fresh inbox entry or delivery is fanned
 # out to WebSocket and webhooks from the table's stream). Every other service publishes

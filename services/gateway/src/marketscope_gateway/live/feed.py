@@ -18,7 +18,7 @@ import logging
 from collections import OrderedDict
 from datetime import timedelta
 
-from marketscope_events import AwsClients, ConsumerSettings, MessageReport, SqsConsumer
+from marketscope_events import ConsumerSettings, MessageReport, SqsConsumer
 from marketscope_events.catalog import dlq_name, queue_name
 from marketscope_events.consuming import IdempotencyStore
 from marketscope_events.errors import EventAlreadyHandledError, EventInProgressError
@@ -29,6 +29,7 @@ from marketscope_events.subscriptions import (
     subscribe_service,
 )
 from marketscope_gateway.live.handlers import LivePush
+from marketscope_platform import AwsClients
 from marketscope_servicekit import MetricsRecorder
 
 SERVICE = "gateway"

@@ -12,10 +12,10 @@ import asyncio
 from typing import Any
 
 from marketscope_events import OutboxRelay
-from marketscope_events.aws import AwsClients
 from marketscope_events.publishing import SnsPublisher, TopicDirectory
 from marketscope_market_data.runtime import build_runtime
 from marketscope_market_data.settings import SERVICE, Settings
+from marketscope_platform.aws import AwsClients
 from marketscope_servicekit import MetricsRecorder
 
 
