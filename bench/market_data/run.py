@@ -35,12 +35,20 @@ import numpy as np
 from marketscope_emulator.process import EmulatorProcess, free_port
 from marketscope_infra.appliers.context import Clients
 from marketscope_infra.apply import apply, load_spec
+from marketscope_servicekit import Identity, sign_identity
+from marketscope_servicekit.identity import DEVELOPMENT_KEY
 
 HERE = Path(__file__).resolve().parent
 RESULTS_FILE = HERE.parents[0] / "results" / "market_data.json"
 UVICORN_FLAGS = ["--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
                  "--log-level", "warning"]  # fmt: skip
 TARGETS = {"ratio": 0.7, "cold_origin_calls": 1, "zipf_hit_rate": 0.95}
+
+
+def signed_headers() -> dict[str, str]:
+    """The gateway-signed identity every market-data route needs (valid for minutes: one
+    signature per phase)."""
+    return sign_identity(DEVELOPMENT_KEY, Identity("bench"))
 
 
 def say(message: str) -> None:
@@ -93,8 +101,8 @@ class Connection:
         host, port = base.removeprefix("http://").split(":")
         return cls(*await asyncio.open_connection(host, int(port)))
 
-    async def get(self, path: str) -> int:
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+    async def get(self, path: str, headers: str) -> int:
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{headers}\r\n".encode())
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         length = next(
@@ -114,12 +122,14 @@ async def load(base: str, paths: list[str], concurrency: int) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     queue = iter(paths)
+    # Every server gets the same headers, so the baseline parses as much as the service.
+    headers = "".join(f"{name}: {value}\r\n" for name, value in signed_headers().items())
     connections = [await Connection.open(base) for _ in range(concurrency)]
 
     async def worker(connection: Connection) -> None:
         for path in queue:
             started = time.perf_counter()
-            status = await connection.get(path)
+            status = await connection.get(path, headers)
             latencies.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
 
@@ -140,7 +150,7 @@ async def load(base: str, paths: list[str], concurrency: int) -> dict[str, Any]:
 
 
 async def cold_burst(base: str, path: str, n: int) -> dict[int, int]:
-    async with httpx.AsyncClient(base_url=base, timeout=60,
+    async with httpx.AsyncClient(base_url=base, timeout=60, headers=signed_headers(),
                                  limits=httpx.Limits(max_connections=n)) as client:  # fmt: skip
         responses = await asyncio.gather(*(client.get(path) for _ in range(n)))
     statuses: dict[int, int] = {}

@@ -35,11 +35,12 @@ from pathlib import Path
 
 import psutil
 
-from marketscope_rag.chunking import Chunker
-from marketscope_rag.embeddings import MiniLMEmbedder, TokenCounter
-from marketscope_rag.retrieval import ChunkIndex
+from marketscope_rag.embeddings.minilm import MiniLMEmbedder
+from marketscope_rag.embeddings.tokens import TokenCounter
+from marketscope_rag.indexing.chunking import Chunker
+from marketscope_rag.search.records import ChunkRecord
+from marketscope_rag.search.retrieval import ChunkIndex
 from marketscope_rag.starter import STARTER_DOCUMENTS, starter_document
-from marketscope_rag.vector_index import ChunkRecord
 
 RESULTS_FILE = Path(__file__).resolve().parents[1] / "results" / "rag.json"
 TARGET_P95_MS = 50.0

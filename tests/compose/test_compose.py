@@ -1,12 +1,20 @@
 """docker-compose.yml against the service registry: every service of
-``marketscope_platform.topology.SERVICES`` is built, published, configured and health-checked
-the way the registry and its ``Settings`` say."""
+``marketscope_platform.topology.SERVICES`` is built from services/Dockerfile for its name
+and port, published, configured and health-checked the way the registry and its
+``Settings`` say, with an identity key compose refuses to run without. Changing one of
+those facts fails a test (``test_changing_one_fact_in_compose_fails_its_check``); the
+image itself is held to the registry in test_image.py."""
 
 from __future__ import annotations
 
+import copy
 import importlib
+import os
+import re
+import secrets
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +23,30 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from marketscope_platform.topology import SERVICES, ServiceInfo
+from marketscope_servicekit.identity import DEVELOPMENT_KEY, InternalKeySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "services" / "Dockerfile"
 LOCALSTACK_ENDPOINT = "http://localstack:4566"
 READY_HOOKS = "/etc/localstack/init/ready.d"
+INTERNAL_KEY = (
+    str(InternalKeySettings.model_config.get("env_prefix", "")) + "internal_key"
+).upper()
+REQUIRED_INTERNAL_KEY = re.compile(r"\$\{" + INTERNAL_KEY + r":\?(?P<message>[^}]+)\}")
 
 by_service = pytest.mark.parametrize("info", list(SERVICES.values()), ids=list(SERVICES))
+Compose = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
+def compose() -> Compose:
     with COMPOSE_FILE.open() as file:
-        loaded: dict[str, Any] = yaml.safe_load(file)
+        loaded: Compose = yaml.safe_load(file)
     return loaded
 
 
-def service(compose: dict[str, Any], name: str) -> dict[str, Any]:
+def service(compose: Compose, name: str) -> dict[str, Any]:
     assert name in compose["services"], f"{name} is missing from docker-compose.yml"
     entry: dict[str, Any] = compose["services"][name]
     return entry
@@ -66,40 +81,42 @@ def healthcheck_command(entry: dict[str, Any]) -> str:
     return " ".join(test) if isinstance(test, list) else str(test)
 
 
-@by_service
-def test_service_is_built_from_its_dockerfile(compose, info):
+# The checks: each holds compose to the registry for one service.
+
+
+def check_built_from_the_shared_dockerfile(compose: Compose, info: ServiceInfo) -> None:
     build = service(compose, info.name)["build"]
     context = (COMPOSE_FILE.parent / build["context"]).resolve()
-    assert context == ROOT, "the Dockerfiles copy workspace files: the context is the root"
-    dockerfile = context / build["dockerfile"]
-    assert dockerfile == ROOT / "services" / info.name / "Dockerfile"
-    assert dockerfile.is_file()
-    text = dockerfile.read_text()
-    assert f"--package marketscope-{info.name}" in text
-    assert f'"{info.app}", "--host", "0.0.0.0", "--port", "{info.port}"' in text
-    assert f"http://127.0.0.1:{info.port}/healthz" in text
+    assert context == ROOT, "the Dockerfile copies workspace files: the context is the root"
+    assert (context / build["dockerfile"]).resolve() == DOCKERFILE
+    args = {key: str(value) for key, value in build.get("args", {}).items()}
+    assert args == {"SERVICE": info.name, "PORT": str(info.port)}
+    # The image exposes and probes PORT; the service listens where its settings say.
+    assert settings_class(info).model_fields["port"].default == info.port
 
 
-@by_service
-def test_published_port_is_the_registry_port(compose, info):
+def check_published_port_is_the_registry_port(compose: Compose, info: ServiceInfo) -> None:
     assert published_ports(service(compose, info.name)) == [(info.port, info.port)]
 
 
-@by_service
-def test_aws_points_at_localstack(compose, info):
+def check_environment(compose: Compose, info: ServiceInfo) -> None:
     env = environment(service(compose, info.name))
-    assert env["AWS_ENDPOINT_URL"] == LOCALSTACK_ENDPOINT
-    assert env["AWS_DEFAULT_REGION"] == "us-east-1"
-    assert env["AWS_ACCESS_KEY_ID"] == "test"
-    assert env["AWS_SECRET_ACCESS_KEY"] == "test"
-    assert env[f"{info.env_prefix}HOST"] == "0.0.0.0"
+    assert env.get("AWS_ENDPOINT_URL") == LOCALSTACK_ENDPOINT
+    assert env.get("AWS_DEFAULT_REGION") == "us-east-1"
+    assert env.get("AWS_ACCESS_KEY_ID") == "test"
+    assert env.get("AWS_SECRET_ACCESS_KEY") == "test"
+    assert env.get(f"{info.env_prefix}HOST") == "0.0.0.0", "the service would bind loopback"
+    required = REQUIRED_INTERNAL_KEY.fullmatch(env.get(INTERNAL_KEY, ""))
+    assert required, f"{INTERNAL_KEY} must be required (${{{INTERNAL_KEY}:?how to make one}})"
+    assert "secrets.token_urlsafe" in required["message"], "the message says how to make one"
 
 
-@by_service
-def test_every_marketscope_variable_is_a_setting_of_that_service(compose, info):
+def check_marketscope_variables_are_settings(compose: Compose, info: ServiceInfo) -> None:
     settings = settings_class(info)
     named = [
-        key for key in environment(service(compose, info.name)) if key.startswith("MARKETSCOPE_")
+        key
+        for key in environment(service(compose, info.name))
+        if key.startswith("MARKETSCOPE_") and key != INTERNAL_KEY
     ]
     assert named, "expected at least the HOST setting"
     for key in named:
@@ -108,10 +125,46 @@ def test_every_marketscope_variable_is_a_setting_of_that_service(compose, info):
         assert field in settings.model_fields, f"{key}: {settings.__module__} has no {field!r}"
 
 
+def check_healthcheck_port(compose: Compose, info: ServiceInfo) -> None:
+    command = healthcheck_command(service(compose, info.name))
+    probed = re.findall(r"http://127\.0\.0\.1:(\d+)/healthz", command)
+    assert probed == [str(info.port)], command
+
+
+def check_gateway_urls(compose: Compose, info: ServiceInfo) -> None:
+    gateway = service(compose, "gateway")
+    variable = f"MARKETSCOPE_GATEWAY_{info.name.replace('-', '_').upper()}_URL"
+    assert environment(gateway)[variable] == f"http://{info.name}:{info.port}"
+    assert gateway["depends_on"][info.name]["condition"] == "service_healthy"
+
+
+@by_service
+def test_service_is_built_from_the_shared_dockerfile(compose, info):
+    check_built_from_the_shared_dockerfile(compose, info)
+
+
+@by_service
+def test_published_port_is_the_registry_port(compose, info):
+    check_published_port_is_the_registry_port(compose, info)
+
+
+@by_service
+def test_aws_points_at_localstack_on_all_interfaces_with_a_required_key(compose, info):
+    check_environment(compose, info)
+
+
+def test_compose_publishes_no_identity_key():
+    assert DEVELOPMENT_KEY not in COMPOSE_FILE.read_text()
+
+
+@by_service
+def test_every_marketscope_variable_is_a_setting_of_that_service(compose, info):
+    check_marketscope_variables_are_settings(compose, info)
+
+
 @by_service
 def test_healthcheck_probes_healthz_on_the_service_port(compose, info):
-    command = healthcheck_command(service(compose, info.name))
-    assert f"http://127.0.0.1:{info.port}/healthz" in command
+    check_healthcheck_port(compose, info)
 
 
 @by_service
@@ -120,14 +173,103 @@ def test_service_starts_after_localstack_is_healthy(compose, info):
     assert depends_on["localstack"]["condition"] == "service_healthy"
 
 
-def test_gateway_reaches_each_service_by_its_compose_name_once_healthy(compose):
-    gateway = service(compose, "gateway")
-    env = environment(gateway)
-    others = [info for name, info in SERVICES.items() if name != "gateway"]
-    for info in others:
-        variable = f"MARKETSCOPE_GATEWAY_{info.name.replace('-', '_').upper()}_URL"
-        assert env[variable] == f"http://{info.name}:{info.port}"
-        assert gateway["depends_on"][info.name]["condition"] == "service_healthy"
+@pytest.mark.parametrize(
+    "info",
+    [info for name, info in SERVICES.items() if name != "gateway"],
+    ids=lambda info: info.name,
+)
+def test_gateway_reaches_each_service_by_its_compose_name_once_healthy(compose, info):
+    check_gateway_urls(compose, info)
+
+
+def _set(path: list[str], value: Any) -> Callable[[Compose], None]:
+    def mutate(document: Compose) -> None:
+        target = document
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return mutate
+
+
+def _drop(path: list[str]) -> Callable[[Compose], None]:
+    def mutate(document: Compose) -> None:
+        target = document
+        for key in path[:-1]:
+            target = target[key]
+        del target[path[-1]]
+
+    return mutate
+
+
+Check = Callable[[Compose, ServiceInfo], None]
+COMPOSE_MUTATIONS: dict[str, tuple[Callable[[Compose], None], Check, str]] = {
+    "gateway published on another host port": (
+        _set(["services", "gateway", "ports"], ["127.0.0.1:9000:8000"]),
+        check_published_port_is_the_registry_port,
+        "gateway",
+    ),
+    "rag built as chat": (
+        _set(["services", "rag", "build", "args", "SERVICE"], "chat"),
+        check_built_from_the_shared_dockerfile,
+        "rag",
+    ),
+    "market-data built for rag's port": (
+        _set(["services", "market-data", "build", "args", "PORT"], 8003),
+        check_built_from_the_shared_dockerfile,
+        "market-data",
+    ),
+    "chat built from another Dockerfile": (
+        _set(["services", "chat", "build", "dockerfile"], "services/chat/Dockerfile"),
+        check_built_from_the_shared_dockerfile,
+        "chat",
+    ),
+    "notifier left on loopback": (
+        _drop(["services", "notifier", "environment", "MARKETSCOPE_NOTIFIER_HOST"]),
+        check_environment,
+        "notifier",
+    ),
+    "an identity key written into compose": (
+        _set(["services", "rag", "environment", INTERNAL_KEY], "a-published-key"),
+        check_environment,
+        "rag",
+    ),
+    "an identity key with a default": (
+        _set(["services", "chat", "environment", INTERNAL_KEY], "${" + INTERNAL_KEY + ":-k}"),
+        check_environment,
+        "chat",
+    ),
+    "chat probed on market-data's port": (
+        _set(
+            ["services", "chat", "healthcheck", "test"],
+            ["CMD", "curl", "-f", "http://127.0.0.1:8002/healthz"],
+        ),
+        check_healthcheck_port,
+        "chat",
+    ),
+    "a variable chat does not have": (
+        _set(["services", "chat", "environment", "MARKETSCOPE_CHAT_WORKERS"], "4"),
+        check_marketscope_variables_are_settings,
+        "chat",
+    ),
+    "gateway pointed at the wrong rag port": (
+        _set(
+            ["services", "gateway", "environment", "MARKETSCOPE_GATEWAY_RAG_URL"], "http://rag:8004"
+        ),
+        check_gateway_urls,
+        "rag",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(COMPOSE_MUTATIONS))
+def test_changing_one_fact_in_compose_fails_its_check(compose, change):
+    mutate, check, name = COMPOSE_MUTATIONS[change]
+    check(compose, SERVICES[name])
+    changed = copy.deepcopy(compose)
+    mutate(changed)
+    with pytest.raises(AssertionError):
+        check(changed, SERVICES[name])
 
 
 def test_localstack_offers_the_services_the_platform_uses(compose):
@@ -158,6 +300,16 @@ def test_localstack_is_healthy_only_after_the_init_hooks(compose):
     assert '"completed"' in command
 
 
+def test_rag_keeps_its_index_on_a_named_volume(compose):
+    sources: dict[str, str] = {}
+    for volume in service(compose, "rag").get("volumes", []):
+        source, target, *_ = str(volume).split(":")
+        sources[target] = source
+    # /app/.marketscope: the image's state folder, where the index path defaults to.
+    assert sources.get("/app/.marketscope") == "rag-state"
+    assert "rag-state" in compose.get("volumes", {})
+
+
 def _docker_engine_problem(docker: str | None) -> str | None:
     if docker is None:
         return "the docker CLI is not installed"
@@ -171,18 +323,33 @@ def _docker_engine_problem(docker: str | None) -> str | None:
     return None
 
 
-@pytest.mark.docker
-def test_docker_compose_accepts_the_file():
+def docker_compose_config(internal_key: str | None) -> subprocess.CompletedProcess[str]:
     docker = shutil.which("docker")
     problem = _docker_engine_problem(docker)
     if problem is not None:
         pytest.skip(problem)
     assert docker is not None
-    result = subprocess.run(
+    env = {key: value for key, value in os.environ.items() if key != INTERNAL_KEY}
+    if internal_key is not None:
+        env[INTERNAL_KEY] = internal_key
+    return subprocess.run(
         [docker, "compose", "-f", str(COMPOSE_FILE), "config", "--quiet"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+@pytest.mark.docker
+def test_docker_compose_accepts_the_file():
+    result = docker_compose_config(secrets.token_urlsafe(48))
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.docker
+def test_docker_compose_refuses_to_run_without_an_internal_key():
+    result = docker_compose_config(None)
+    assert result.returncode != 0
+    assert INTERNAL_KEY in result.stderr

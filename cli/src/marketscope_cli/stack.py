@@ -19,8 +19,7 @@ from marketscope_cli.provisioning import provision_with_progress
 from marketscope_cli.supervisor import ManagedProcess, StartupFailed, Supervisor
 from marketscope_emulator.process import HEALTH_PATHS, ServerKind, server_command, server_env
 from marketscope_platform.topology import SERVICES, ServiceInfo
-from marketscope_rag.starter import upload_starter_documents
-from marketscope_servicekit.identity import InternalKeySettings
+from marketscope_servicekit.identity import Identity, InternalKeySettings, sign_identity
 
 EmulatorChoice = Literal["moto", "ministack"]
 LOG_COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
@@ -73,6 +72,7 @@ def service_env(
     env = {
         **os.environ,
         "AWS_ENDPOINT_URL": endpoint or "",
+        f"{service.env_prefix}HOST": options.host,
         f"{service.env_prefix}PORT": str(options.port_of(service)),
         "PYTHONUNBUFFERED": "1",
     }
@@ -87,12 +87,9 @@ def service_env(
 def service_process(
     options: StackOptions, endpoint: str | None, service: ServiceInfo
 ) -> ManagedProcess:
-    port = options.port_of(service)
-    command = [
-        sys.executable, "-m", "uvicorn", service.app,
-        "--host", options.host, "--port", str(port),
-        "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
+    """``python -m <module>``, as in the image: host and port reach its settings through
+    ``service_env``."""
+    command = [sys.executable, "-m", service.module]
     ready_url = f"{options.url_of(service)}/readyz"
     return ManagedProcess(
         service.name, command, service_env(options, endpoint, service), lambda: probe(ready_url)
@@ -177,15 +174,21 @@ class Stack:
         return 0
 
     async def _seed_knowledge_base(self) -> None:
-        """The starter documents go in through the rag API, as any upload does; a second
-        `up` finds them already there (dedup by content)."""
+        """The rag service uploads the starter documents it ships (``POST
+        /knowledge-base/starter``, as an admin) as any upload; a second `up` finds them
+        already there (dedup by content)."""
         rag_url = self.options.url_of(SERVICES["rag"])
+        uploader = Identity("marketscope-starter", frozenset({"admin"}))
+        headers = sign_identity(InternalKeySettings().internal_key, uploader)
         with self.console.status("uploading the starter knowledge base..."):
             try:
-                ids = await upload_starter_documents(rag_url, InternalKeySettings().internal_key)
+                async with httpx.AsyncClient(base_url=rag_url, timeout=60.0) as client:
+                    response = await client.post("/knowledge-base/starter", headers=headers)
+                    response.raise_for_status()
             except httpx.HTTPError as exc:
                 self.console.print(f"[yellow]starter knowledge base not uploaded: {exc}[/]")
                 return
+        ids = [document["document_id"] for document in response.json()["documents"]]
         self.console.print(f"starter knowledge base: {len(ids)} shared documents (indexing)")
 
     def _print_ready(self, endpoint: str | None, seconds: float) -> None:

@@ -27,6 +27,10 @@ def _die_with_parent() -> None:
 ReadyProbe = Callable[[], Awaitable[bool]]
 
 
+# Started first and stopped last: the services need it until they have stopped.
+INFRASTRUCTURE = frozenset({"emulator"})
+
+
 @dataclass
 class ManagedProcess:
     name: str
@@ -106,22 +110,29 @@ class Supervisor:
         return waits[done.pop()]
 
     async def stop_all(self, grace_seconds: float = 10.0) -> None:
-        """SIGTERM every group (services before the emulator), SIGKILL what outlives it."""
-        for item in reversed(self.processes):
-            _signal_group(item, signal.SIGTERM)
-        for item in reversed(self.processes):
-            if item.process is None:
-                continue
-            try:
-                await asyncio.wait_for(item.process.wait(), grace_seconds)
-            except TimeoutError:
-                _signal_group(item, signal.SIGKILL)
-                await item.process.wait()
-            # Workers a server forked may outlive their parent; the group goes with it.
-            _signal_group(item, signal.SIGKILL)
+        """Stop the services first, all at once, then what they depend on (the emulator),
+        so a service can still remove what it made (a gateway its instance queue) while
+        stopping. SIGTERM, then SIGKILL for what outlives the grace period."""
+        services = [item for item in self.processes if item.name not in INFRASTRUCTURE]
+        infrastructure = [item for item in self.processes if item.name in INFRASTRUCTURE]
+        for wave in (services, infrastructure):
+            await asyncio.gather(*(_stop(item, grace_seconds) for item in wave))
         for pump in self._pumps:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(pump, 2)
+
+
+async def _stop(item: ManagedProcess, grace_seconds: float) -> None:
+    if item.process is None:
+        return
+    _signal_group(item, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(item.process.wait(), grace_seconds)
+    except TimeoutError:
+        _signal_group(item, signal.SIGKILL)
+        await item.process.wait()
+    # Workers a server forked may outlive their parent; the group goes with it.
+    _signal_group(item, signal.SIGKILL)
 
 
 def _signal_group(managed: ManagedProcess, signum: signal.Signals) -> None:

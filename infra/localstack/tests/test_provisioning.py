@@ -26,9 +26,7 @@ def test_the_first_run_reports_every_resource(
         assert result.line.split()[0] in ("created", "exists"), result.line
 
 
-def test_tables_have_ttl_and_only_the_notifier_a_stream(
-    clients: Clients, resolved: list[Any]
-) -> None:
+def test_tables_have_ttl_and_no_stream(clients: Clients, resolved: list[Any]) -> None:
     dynamodb = clients.client("dynamodb")
     for table in of_kind(resolved, "table"):
         description = dynamodb.describe_table(TableName=table["name"])["Table"]
@@ -41,10 +39,7 @@ def test_tables_have_ttl_and_only_the_notifier_a_stream(
         assert ttl["TimeToLiveStatus"] == "ENABLED"
         assert ttl["AttributeName"] == "expires_at"
         stream = description.get("StreamSpecification", {})
-        if table["name"] == "marketscope-notifier":
-            assert stream == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
-        else:
-            assert not stream.get("StreamEnabled"), table["name"]
+        assert not stream.get("StreamEnabled"), table["name"]
 
 
 def test_documents_bucket_is_versioned(clients: Clients, resolved: list[Any]) -> None:

@@ -73,18 +73,12 @@ def test_one_topic_per_catalog_event_plus_the_ops_topic(resources: list[dict[str
     }
 
 
-def test_a_table_per_service_with_ttl_and_a_stream_only_on_the_notifier(
-    resources: list[dict[str, Any]],
-) -> None:
+def test_a_table_per_service_with_ttl_and_no_stream(resources: list[dict[str, Any]]) -> None:
     tables = named(resources, "table")
     assert set(tables) == {info.table for info in SERVICES.values()}
     for name, table in tables.items():
         assert table["ttl_attribute"] == "expires_at"
-        stream = table["definition"].get("StreamSpecification")
-        if name == "marketscope-notifier":
-            assert stream == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
-        else:
-            assert stream is None, name
+        assert table["definition"].get("StreamSpecification") is None, name
 
 
 def test_queues_admit_exactly_the_topics_their_service_consumes(

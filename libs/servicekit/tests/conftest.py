@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from marketscope_platform.aws import AwsClients
 from marketscope_servicekit import ReadinessCheck, ServiceSettings, create_service_app
+from marketscope_servicekit.testing import no_components
 
 CHECK_TIMEOUT = 0.2
 
@@ -34,10 +35,12 @@ async def _running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def make_app() -> Callable[[Sequence[ReadinessCheck]], FastAPI]:
     def build(checks: Sequence[ReadinessCheck]) -> FastAPI:
-        def readiness_checks(_aws: AwsClients) -> Sequence[ReadinessCheck]:
+        def readiness_checks(_aws: AwsClients, _components: object) -> Sequence[ReadinessCheck]:
             return checks
 
-        return create_service_app("demo", DemoSettings(), readiness_checks)
+        return create_service_app(
+            "demo", DemoSettings(), build=no_components, readiness_checks=readiness_checks
+        )
 
     return build
 

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from marketscope_events.envelope import TRACEPARENT_PATTERN
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import ServiceSettings, create_service_app
+from marketscope_servicekit.testing import no_components
 from marketscope_servicekit.tracing import (
     Tracing,
     XRaySegmentExporter,
@@ -126,7 +127,13 @@ def _apps(aws_settings: AwsSettings) -> tuple[FastAPI, FastAPI]:
         return {"item": item, "traceparent": request.headers.get("traceparent", "")}
 
     back = create_service_app(
-        "back", DemoSettings(), lambda _aws: [], routers=[back_router], aws_settings=aws_settings
+        "back",
+        DemoSettings(),
+        build=no_components,
+        readiness_checks=lambda _aws, _components: [],
+        routers=[back_router],
+        signed_identity=False,
+        aws_settings=aws_settings,
     )
     front_router = APIRouter()
 
@@ -136,7 +143,13 @@ def _apps(aws_settings: AwsSettings) -> tuple[FastAPI, FastAPI]:
         return (await client.get(f"/items/{item}")).json()
 
     front = create_service_app(
-        "front", DemoSettings(), lambda _aws: [], routers=[front_router], aws_settings=aws_settings
+        "front",
+        DemoSettings(),
+        build=no_components,
+        readiness_checks=lambda _aws, _components: [],
+        routers=[front_router],
+        signed_identity=False,
+        aws_settings=aws_settings,
     )
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=across_a_network(back)), base_url="http://back"

@@ -1,5 +1,5 @@
-"""The chat service held to the contract every service keeps: health, readiness,
-settings and their documentation."""
+"""The chat service held to the contract every service keeps: layout, health, readiness,
+the signed identity, settings and their documentation."""
 
 from __future__ import annotations
 
@@ -17,3 +17,5 @@ class TestChatService(ServiceContract):
     create_app = staticmethod(create_app)
     readiness_checks = ("queue", "table")
     readme = Path(__file__).resolve().parents[1] / "README.md"
+    # A skeleton: its only code with behaviour is the event store and its relay.
+    role_tests = ("test_store.py",)

@@ -44,11 +44,11 @@ async def test_duplicate_email_and_bad_input_are_problems(make_gateway: MakeGate
         weak = await gw.client.post(
             "/api/v1/auth/register", json={"email": "a@example.com", "password": "short"}
         )
-        assert weak.status_code == 400
+        assert weak.status_code == 422  # InvalidRequest: 422 in every service
         not_email = await gw.client.post(
             "/api/v1/auth/register", json={"email": "nobody", "password": PASSWORD}
         )
-        assert not_email.status_code == 400
+        assert not_email.status_code == 422
 
 
 async def test_wrong_password_and_unknown_account_answer_alike(make_gateway: MakeGateway) -> None:

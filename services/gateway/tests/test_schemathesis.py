@@ -22,7 +22,8 @@ from marketscope_emulator.process import free_port
 from marketscope_gateway.main import create_app
 from marketscope_platform.aws import AwsSettings
 
-from .conftest import PASSWORD, FakeMarketData, FakeRag, gateway_settings
+from .conftest import PASSWORD, gateway_settings
+from .fakes import FakeMarketData, FakeRag
 
 pytestmark = pytest.mark.integration
 EXAMPLES_PER_OPERATION = 25

@@ -1,5 +1,5 @@
-"""The gateway service held to the contract every service keeps: health, readiness,
-settings and their documentation."""
+"""The gateway service held to the contract every service keeps: its layout, health,
+readiness, 503 before start-up, settings and their documentation."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ class TestGatewayService(ServiceContract):
     create_app = staticmethod(create_app)
     readiness_checks = ("table", "queue", "signing-key", "market-data", "rag")
     readme = Path(__file__).resolve().parents[1] / "README.md"
+    # Its bearer-token check reads the token codec through the components: 503 first.
+    probe_path = "/api/v1/quotes/AAPL"
+    signed_identity = False
 
     def make_app(self, aws: AwsSettings, **settings: object) -> FastAPI:
         # Free ports, not the services' own: one of them may be running on this machine.

@@ -159,7 +159,7 @@ async def test_every_instance_sees_every_event_and_removes_its_queue(
 ) -> None:
     sqs = await aws.client("sqs")
     async with make_served_gateway() as gw1, make_served_gateway() as gw2:
-        queues = {gw1.app.state.live_feed.queue_name, gw2.app.state.live_feed.queue_name}
+        queues = {gw.app.state.components.live_feed.queue_name for gw in (gw1, gw2)}
         assert len(queues) == 2
         _, _, tokens = await gw1.user()
         async with (

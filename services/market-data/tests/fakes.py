@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
+from marketscope_events import InMemoryEventStore
+from marketscope_events.errors import StoreUnavailableError
 from marketscope_market_data.errors import ProviderUnavailable, SymbolNotFound
 from marketscope_market_data.providers import MarketDataProvider
 from marketscope_market_data.schemas import Bar, History, Interval, Profile, Quote
+from marketscope_market_data.settings import REFRESH_RULE
 
 
 def unique(prefix: str) -> str:
@@ -60,3 +64,72 @@ class FakeProvider(MarketDataProvider):
 def unique_symbol() -> str:
     """A valid ticker no other test uses (cache items outlive a test on the emulator)."""
     return "Z" + uuid.uuid4().hex[:9].upper()
+
+
+def quote(symbol: str, price: float) -> Quote:
+    """A replayed quote of ``symbol`` at ``price`` (previous close 2 lower)."""
+    return Quote(
+        symbol=symbol,
+        price=price,
+        previous_close=price - 2,
+        as_of=datetime(2012, 3, 1, 21, tzinfo=UTC),
+        source="replay",
+    )
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """Lambda's SQS event for received messages (the shape its event source mapping sends)."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }
+
+
+class UnwritableEventStore(InMemoryEventStore):
+    """An event store whose appends fail as an unreachable table's would."""
+
+    async def append(self, stream_id: str, events: Any, **kwargs: Any) -> Any:
+        raise StoreUnavailableError(f"append to {stream_id}: the table does not answer")
+
+
+def scheduled_event(rule: str = REFRESH_RULE, *, event_id: str | None = None) -> dict[str, Any]:
+    """EventBridge's Scheduled Event of ``rule``, as the rule delivers it to the queue."""
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": "2026-01-05T16:30:00Z",
+        "region": "us-east-1",
+        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{rule}"],
+        "detail": {},
+    }
+
+
+class RacedEventStore(InMemoryEventStore):
+    """An event store where another instance's append lands just before this one's first
+    append (once): the first append then conflicts."""
+
+    def __init__(self, competitor: Any) -> None:
+        super().__init__()
+        self._competitor: Any = competitor  # the Envelope the other instance appends
+        self.conflicts = 0
+
+    async def append(self, stream_id: str, events: Any, **kwargs: Any) -> Any:
+        if self._competitor is not None:
+            competitor, self._competitor = self._competitor, None
+            await super().append(stream_id, [competitor], expected_version=0)
+            self.conflicts += 1
+        return await super().append(stream_id, events, **kwargs)

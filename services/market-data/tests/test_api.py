@@ -88,7 +88,7 @@ async def test_provider_down_with_stale_cache_is_200_stale(app_client: AppClient
     async with app_client([provider], quote_ttl_seconds=1) as client:
         first = (await client.get(f"/quotes/{symbol}")).json()
         provider.down = True
-        client.app.state.market_data.cache._memory.clear()  # type: ignore[attr-defined]
+        client.app.state.components.service.cache._memory.clear()  # type: ignore[attr-defined]
         await asyncio.sleep(1.1)
         second = await client.get(f"/quotes/{symbol}")
     assert first["stale"] is False
@@ -134,7 +134,7 @@ async def test_profile(app_client: AppClient):
 async def test_watchlists_are_per_owner(app_client: AppClient):
     owner, other = unique("user"), unique("user")
     async with app_client() as client:
-        anonymous = await client.get(f"/watchlists/{owner}")
+        anonymous = await client.get(f"/watchlists/{owner}", auth=None)
         empty = await client.get(f"/watchlists/{owner}", headers=identity_headers(owner))
         saved = await client.put(
             f"/watchlists/{owner}",
@@ -145,7 +145,7 @@ async def test_watchlists_are_per_owner(app_client: AppClient):
         as_admin = await client.get(
             f"/watchlists/{owner}", headers=identity_headers(other, "admin")
         )
-        refresh_targets = await client.app.state.market_data.refresh_targets()  # type: ignore[attr-defined]
+        refresh_targets = await client.app.state.components.service.refresh_targets()  # type: ignore[attr-defined]
     assert anonymous.status_code == 401
     assert empty.json() == {"owner": owner, "symbols": [], "updated_at": None}
     assert saved.json()["symbols"] == ["AAPL", "IBM"]

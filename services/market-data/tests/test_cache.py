@@ -1,4 +1,5 @@
-"""The tiered cache against the emulator's table: single flight, tiers, expiry, staleness."""
+"""The tiered cache against the emulator's table: single flight, tiers, expiry, staleness
+(the table's own expiry of items is in test_store.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import pytest
 from marketscope_market_data.cache import TieredCache
 from marketscope_market_data.errors import ProviderUnavailable
 from marketscope_market_data.schemas import Quote
-from marketscope_market_data.store import CacheItem, CacheItemStore
+from marketscope_market_data.store import CacheItemStore
 from marketscope_platform.aws import AwsClients
 from marketscope_servicekit import MetricsRecorder
 
-from .fakes import FakeProvider, unique, unique_symbol
+from .fakes import FakeProvider, unique_symbol
 
 pytestmark = pytest.mark.integration
 TABLE = "marketscope-market-data"
@@ -72,15 +73,6 @@ async def test_second_process_reads_the_table_tier_and_expiry_refetches(aws, pro
     assert (from_table.tier, from_memory.tier, refetched.tier) == ("table", "memory", "provider")
     assert refetched.value.price == 11.0
     assert len(provider.calls) == 2
-
-
-async def test_expired_items_are_ignored_on_read(aws, provisioned):
-    clock = Clock()
-    store = CacheItemStore(await aws.client("dynamodb"), TABLE, clock)
-    key = unique("quote:EXP")
-    now = clock.now.timestamp()
-    await store.put(key, CacheItem("{}", fresh_until=now - 10, expires_at=now - 1))
-    assert await store.get(key) is None
 
 
 async def test_provider_down_serves_stale_then_503_once_expired(aws, provisioned):

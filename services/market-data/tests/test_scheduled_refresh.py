@@ -1,7 +1,7 @@
 """The scheduled refresh end to end on the emulator: the rule's Scheduled Event put on the
-bus -> the rule -> the market-data queue -> the handler (via the poller) -> QuoteUpdated
-on SNS -> a subscribed queue. Non-refresh messages reach the DLQ; the Lambda entry point
-runs unchanged."""
+bus -> the rule -> the market-data queue -> the handler (via the app's consumer) ->
+QuoteUpdated on SNS -> a subscribed queue. Non-refresh messages reach the DLQ; the Lambda
+entry point runs unchanged."""
 
 from __future__ import annotations
 
@@ -12,18 +12,17 @@ from typing import Any
 
 import pytest
 
-from marketscope_events import Envelope
+from marketscope_events import ConsumerSettings, DynamoDBIdempotencyStore, Envelope, SqsConsumer
 from marketscope_events.publishing import TopicDirectory
 from marketscope_events.subscriptions import remove_subscription, subscribe_service
-from marketscope_market_data.quotes import stream_id
-from marketscope_market_data.refresh.events import sqs_event
+from marketscope_market_data.refresh.embedded import EmbeddedScheduler
 from marketscope_market_data.refresh.lambda_function import handler
-from marketscope_market_data.refresh.loops import EmbeddedScheduler, QueuePoller
 from marketscope_market_data.refresh.schedule import CronSchedule
 from marketscope_market_data.settings import REFRESH_RULE
+from marketscope_market_data.store import stream_id
 
 from .conftest import AppClient
-from .fakes import unique
+from .fakes import sqs_event, unique
 
 pytestmark = pytest.mark.integration
 WATCHED = ["AAPL", "GOOG", "IBM", "MSFT"]
@@ -54,9 +53,9 @@ async def test_scheduled_event_flows_to_quote_updated_on_sns(
     )
     try:
         async with app_client(embedded_scheduler=True, poll_wait_seconds=1) as client:
-            runtime = client.app.state.runtime
-            runtime.replay.clock.advance(3)  # a trading day no other test has recorded
-            before = {s: await runtime.store.current_version(stream_id(s)) for s in WATCHED}
+            components = client.app.state.components
+            components.replay.clock.advance(3)  # a trading day no other test has recorded
+            before = {s: await components.store.current_version(stream_id(s)) for s in WATCHED}
             rule = await events.describe_rule(Name=REFRESH_RULE)
             scheduler = EmbeddedScheduler(
                 events,
@@ -70,7 +69,7 @@ async def test_scheduled_event_flows_to_quote_updated_on_sns(
                 if metrics.percentiles("StockUpdates", unit="Count"):
                     break
                 await asyncio.sleep(0.1)
-            after = {s: await runtime.store.current_version(stream_id(s)) for s in WATCHED}
+            after = {s: await components.store.current_version(stream_id(s)) for s in WATCHED}
             appended = sum(after[s] - before[s] for s in WATCHED)
             streams = {stream_id(s) for s in WATCHED}
             bodies = await drain(
@@ -99,17 +98,15 @@ async def test_messages_that_are_not_scheduled_refreshes_reach_the_dlq(
     body = json.dumps({"detail-type": "Something Else", "marker": unique("poison")})
     await sqs.send_message(QueueUrl=url, MessageBody=body)
     async with app_client() as client:
-        poller = QueuePoller(
+        # The app's consumer as run_consumer builds it, polled by hand.
+        consumer = SqsConsumer(
             sqs,
-            "marketscope-market-data",
-            client.app.state.runtime.refresh_handler(lambda: asyncio.sleep(0)),
-            region="us-east-1",
-            wait_seconds=1,
-            retry_delay_seconds=0,
+            ConsumerSettings("market-data", url, wait_time_seconds=1),
+            DynamoDBIdempotencyStore(await aws.client("dynamodb"), "marketscope-market-data"),
         )
-        queue = await poller._resolve()
+        client.app.state.components.handlers.register(consumer)
         for _ in range(6):
-            await poller.poll_once(*queue)
+            await consumer.poll_once()
     assert await drain(sqs, dlq, seconds=5, want=1, keep=lambda found: found == body) == [body]
 
 

@@ -1,5 +1,5 @@
-"""The market-data service held to the contract every service keeps: health, readiness,
-settings and their documentation."""
+"""The market-data service held to the contract every service keeps: its layout, health,
+readiness, the signed identity on every route, settings and their documentation."""
 
 from __future__ import annotations
 
@@ -17,3 +17,4 @@ class TestMarketDataService(ServiceContract):
     create_app = staticmethod(create_app)
     readiness_checks = ("queue", "table")
     readme = Path(__file__).resolve().parents[1] / "README.md"
+    probe_path = "/quotes/AAPL"

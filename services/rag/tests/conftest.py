@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +15,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from marketscope_infra.appliers.context import Clients
-from marketscope_infra.apply import apply, load_spec
 from marketscope_platform.aws import AwsSettings
+from marketscope_rag.components import Components
 from marketscope_rag.main import create_app
 from marketscope_rag.settings import Settings
 from marketscope_servicekit import Identity, sign_identity
@@ -25,17 +25,20 @@ from marketscope_servicekit.testing import running
 MAX_UPLOAD_BYTES = 200_000
 
 
-@pytest.fixture(scope="session")
-def provisioned(aws_endpoint: str) -> str:
-    """The real resources (bucket, table, queue subscribed to its topics), idempotently."""
-    apply(load_spec(), Clients(aws_endpoint, "us-east-1"))
-    return aws_endpoint
+def user() -> str:
+    """A fresh user id: tests share the emulator's table and bucket."""
+    return f"user-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
 class Rag:
     app: FastAPI
     client: httpx.AsyncClient
+
+    @property
+    def components(self) -> Components:
+        components: Components = self.app.state.components
+        return components
 
     def headers(self, user: str, *, admin: bool = False) -> dict[str, str]:
         roles = frozenset({"user", "admin"} if admin else {"user"})

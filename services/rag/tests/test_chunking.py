@@ -6,8 +6,9 @@ import itertools
 
 import pytest
 
-from marketscope_rag.chunking import Chunker
-from marketscope_rag.embeddings import MAX_MODEL_TOKENS, TokenCounter
+from marketscope_rag.embeddings.minilm import MAX_MODEL_TOKENS
+from marketscope_rag.embeddings.tokens import TokenCounter
+from marketscope_rag.indexing.chunking import Chunker
 from marketscope_rag.starter import STARTER_DOCUMENTS, starter_document
 
 

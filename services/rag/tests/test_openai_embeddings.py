@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 
-from marketscope_rag.embeddings import OpenAIEmbedder
+from marketscope_rag.embeddings.openai import OpenAIEmbedder
 
 
 def fake_vector(text: str) -> list[float]:
@@ -77,8 +77,8 @@ def test_openai_embeddings_are_ordered_normalised_and_batched(openai_compatible_
 
 
 def test_a_configured_key_selects_openai_embeddings() -> None:
-    from marketscope_rag.embeddings import MiniLMEmbedder
-    from marketscope_rag.main import build_embedder
+    from marketscope_rag.components import build_embedder
+    from marketscope_rag.embeddings.minilm import MiniLMEmbedder
     from marketscope_rag.settings import Settings
 
     configured = Settings(openai_api_key="sk-test", openai_base_url="http://127.0.0.1:9/v1")

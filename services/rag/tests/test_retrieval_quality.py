@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from marketscope_rag.chunking import Chunker
-from marketscope_rag.embeddings import MiniLMEmbedder, TokenCounter
-from marketscope_rag.retrieval import ChunkIndex, SearchMode
+from marketscope_rag.embeddings.minilm import MiniLMEmbedder
+from marketscope_rag.embeddings.tokens import TokenCounter
+from marketscope_rag.indexing.chunking import Chunker
+from marketscope_rag.search.records import ChunkRecord
+from marketscope_rag.search.retrieval import ChunkIndex, SearchMode
 from marketscope_rag.starter import STARTER_DOCUMENTS, starter_document
-from marketscope_rag.vector_index import ChunkRecord
 
 QUESTIONS = json.loads((Path(__file__).parent / "retrieval_questions.json").read_text())
 MODES: tuple[SearchMode, ...] = ("vector", "bm25", "hybrid")

@@ -18,6 +18,7 @@ class TestRagService(ServiceContract):
     create_app = staticmethod(create_app)
     readiness_checks = ("bucket", "queue", "table")
     readme = Path(__file__).resolve().parents[1] / "README.md"
+    probe_path = "/documents"
 
     def settings(self, **values: object) -> Settings:
         # One process owns a Chroma directory: each app here gets a fresh one.

@@ -18,9 +18,10 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from marketscope_gateway.api.documents import UPLOAD_BODY, SearchRequest
+from marketscope_gateway.api.documents import UPLOAD_BODY
 from marketscope_gateway.downstream import MarketDataClient, RagClient
-from marketscope_gateway.overview import READS, OverviewComposer
+from marketscope_gateway.schemas import READS, SearchRequest
+from marketscope_gateway.service import OverviewComposer
 from marketscope_servicekit import Identity
 
 CONTRACTS = Path(__file__).resolve().parents[1]
@@ -226,7 +227,7 @@ def test_every_field_the_gateway_reads_is_in_the_providers_answer(model: type[Ba
 
 def test_the_checker_catches_a_missing_field() -> None:
     """The check above can fail: a provider without ``price`` breaks OverviewQuote."""
-    from marketscope_gateway.overview import OverviewQuote
+    from marketscope_gateway.schemas import OverviewQuote
 
     document = snapshot("market-data")
     provided = document["paths"]["/quotes/{symbol}"]["get"]["responses"]["200"]["content"][

@@ -16,7 +16,7 @@ import pytest
 
 from marketscope_events import CATALOG, DecodedEvent
 from marketscope_events.catalog import DocumentIndexed, QuoteUpdated
-from marketscope_gateway.live.handlers import LivePush
+from marketscope_gateway.handlers import LivePush
 from marketscope_gateway.live.hub import Connection, Hub
 from marketscope_gateway.live.protocol import (
     ErrorMessage,

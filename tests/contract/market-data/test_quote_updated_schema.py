@@ -12,7 +12,7 @@ import pytest
 
 from marketscope_events import InMemoryEventStore
 from marketscope_market_data.providers.replay import ReplayProvider
-from marketscope_market_data.quotes import QuoteProjection, QuoteRecorder, stream_id
+from marketscope_market_data.store import QuoteProjection, QuoteRecorder, stream_id
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "libs" / "events" / "schemas"
 

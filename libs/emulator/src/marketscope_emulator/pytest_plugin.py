@@ -52,3 +52,15 @@ async def aws(aws_settings: AwsSettings) -> AsyncIterator[AwsClients]:
         yield clients
     finally:
         await clients.close()
+
+
+@pytest.fixture(scope="session")
+def provisioned(aws_endpoint: str) -> str:
+    """Every resource of the provisioning spec (tables, topics, queues with their DLQs,
+    the bucket, the secret, the rule), made once per session by the same applier that
+    provisions the embedded stack and LocalStack."""
+    from marketscope_infra.appliers.context import Clients
+    from marketscope_infra.apply import apply, load_spec
+
+    apply(load_spec(), Clients(aws_endpoint, "us-east-1"))
+    return aws_endpoint

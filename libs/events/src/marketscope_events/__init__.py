@@ -7,19 +7,23 @@ from marketscope_events.consuming import (
     InMemoryIdempotencyStore,
     MessageReport,
     Outcome,
+    RawMessage,
+    RawRoute,
     SqsConsumer,
 )
 from marketscope_events.envelope import Envelope, EventType
 from marketscope_events.errors import (
     ConcurrencyError,
     EventsError,
+    EventStoreError,
     MalformedEnvelopeError,
     TerminalHandlerError,
     TransientHandlerError,
     UnknownEventTypeError,
+    UnpublishedEventError,
 )
 from marketscope_events.outbox import OutboxRelay
-from marketscope_events.publishing import SnsPublisher, TopicDirectory
+from marketscope_events.publishing import LazySnsPublisher, SnsPublisher, TopicDirectory
 from marketscope_events.store import (
     DynamoDBEventStore,
     EventStore,
@@ -27,6 +31,7 @@ from marketscope_events.store import (
     Snapshot,
     ensure_table,
 )
+from marketscope_events.streams import Loaded, StreamRepository
 
 __all__ = [
     "CATALOG",
@@ -39,20 +44,27 @@ __all__ = [
     "Envelope",
     "EventData",
     "EventStore",
+    "EventStoreError",
     "EventType",
     "EventsError",
     "InMemoryEventStore",
     "InMemoryIdempotencyStore",
+    "LazySnsPublisher",
+    "Loaded",
     "MalformedEnvelopeError",
     "MessageReport",
     "OutboxRelay",
     "Outcome",
+    "RawMessage",
+    "RawRoute",
     "Snapshot",
     "SnsPublisher",
     "SqsConsumer",
+    "StreamRepository",
     "TerminalHandlerError",
     "TopicDirectory",
     "TransientHandlerError",
     "UnknownEventTypeError",
+    "UnpublishedEventError",
     "ensure_table",
 ]

@@ -64,6 +64,19 @@ class StoreUnavailableError(EventsError):
     """The event store could not be reached or throttled the request (retry later)."""
 
 
+class EventStoreError(EventsError):
+    """The event store refused a request for a reason retrying will not fix (a missing
+    table, a validation error). ``code`` is the AWS error code, ``stream_id`` the stream
+    the request was about (None for requests that span streams)."""
+
+    def __init__(self, stream_id: str | None, code: str, detail: str) -> None:
+        about = "the event store" if stream_id is None else f"stream {stream_id!r}"
+        super().__init__(f"{code or 'error'} on {about}: {detail}")
+        self.stream_id = stream_id
+        self.code = code
+        self.detail = detail
+
+
 class PublishError(EventsError):
     """SNS refused or failed to publish one or more events."""
 
@@ -71,6 +84,18 @@ class PublishError(EventsError):
         super().__init__(f"failed to publish {len(failed_event_ids)} event(s): {detail}")
         self.failed_event_ids = failed_event_ids
         self.detail = detail
+
+
+class UnpublishedEventError(EventsError):
+    """An event the catalog keeps in its producer's stream only was handed to a publisher."""
+
+    def __init__(self, event_type: str, event_id: str) -> None:
+        super().__init__(
+            f"{event_type} (event {event_id}) is stream-only: it has no topic and is never "
+            "published; append it with publish=False"
+        )
+        self.event_type = event_type
+        self.event_id = event_id
 
 
 class IdempotencyError(EventsError):

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from marketscope_events.catalog import CATALOG, Catalog, DecodedEvent
 from marketscope_events.envelope import Envelope
 from marketscope_events.errors import PublishError
 from marketscope_events.publishing.attributes import message_attributes
 from marketscope_events.store.base import EventStore
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs import SQSClient
 
 
 class Projection(Protocol):
@@ -45,14 +48,18 @@ async def select_events(
     stream_prefix: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    catalog: Catalog = CATALOG,
 ) -> list[Envelope]:
     """Events of the streams under ``stream_prefix`` with ``since <= time < until``,
-    oldest first."""
+    oldest first. Stream-only events are left out: they were never published, so no
+    consumer expects them."""
     selected = [
         envelope
         for stream_id in await store.list_streams(stream_prefix)
         for envelope in await store.read(stream_id)
-        if (since is None or envelope.time >= since) and (until is None or envelope.time < until)
+        if (since is None or envelope.time >= since)
+        and (until is None or envelope.time < until)
+        and not catalog.is_unpublished(envelope.type)
     ]
     selected.sort(
         key=lambda envelope: (envelope.time, envelope.subject or "", envelope.sequence or 0)
@@ -60,7 +67,7 @@ async def select_events(
     return selected
 
 
-async def republish_to_queue(sqs: Any, queue_url: str, envelopes: Sequence[Envelope]) -> int:
+async def republish_to_queue(sqs: SQSClient, queue_url: str, envelopes: Sequence[Envelope]) -> int:
     """Send events straight to one consumer's queue, as SNS raw delivery would.
 
     The events keep their ids, so a consumer that already handled one acknowledges it

@@ -9,11 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marketscope_events.catalog import CATALOG, Catalog
 from marketscope_events.publishing.topics import TopicDirectory
 
+if TYPE_CHECKING:
+    from types_aiobotocore_sns import SNSClient
+    from types_aiobotocore_sqs import SQSClient
+    from types_aiobotocore_sqs.literals import QueueAttributeNameType
+
+# Provisioning (marketscope_infra) declares the service queues with these same values.
+VISIBILITY_TIMEOUT_SECONDS = 30
+QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 DEFAULT_MAX_RECEIVE_COUNT = 3
 
 
@@ -33,22 +42,22 @@ class ServiceSubscription:
     subscription_arns: list[str] = field(default_factory=list)
 
 
-async def ensure_topic(sns: Any, name: str) -> str:
+async def ensure_topic(sns: SNSClient, name: str) -> str:
     """CreateTopic is idempotent: it returns the existing topic's ARN."""
     response = await sns.create_topic(Name=name)
     return str(response["TopicArn"])
 
 
 async def ensure_queue(
-    sqs: Any,
+    sqs: SQSClient,
     name: str,
     *,
     dlq: QueueRef | None = None,
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
-    visibility_timeout: int = 30,
-    retention_seconds: int = 4 * 24 * 3600,
+    visibility_timeout: int = VISIBILITY_TIMEOUT_SECONDS,
+    retention_seconds: int = QUEUE_RETENTION_SECONDS,
 ) -> QueueRef:
-    attributes = {
+    attributes: dict[QueueAttributeNameType, str] = {
         "VisibilityTimeout": str(visibility_timeout),
         "MessageRetentionPeriod": str(retention_seconds),
     }
@@ -94,7 +103,7 @@ def queue_policy(queue_arn: str, topic_arns: Sequence[str], existing: str | None
     return json.dumps(policy, sort_keys=True)
 
 
-async def subscribe_queue(sns: Any, topic_arn: str, queue_arn: str) -> str:
+async def subscribe_queue(sns: SNSClient, topic_arn: str, queue_arn: str) -> str:
     """Raw delivery: the queue receives the envelope itself. Subscribe is idempotent."""
     response = await sns.subscribe(
         TopicArn=topic_arn,
@@ -107,21 +116,26 @@ async def subscribe_queue(sns: Any, topic_arn: str, queue_arn: str) -> str:
 
 
 async def subscribe_service(
-    sns: Any,
-    sqs: Any,
+    sns: SNSClient,
+    sqs: SQSClient,
     topics: TopicDirectory,
     service: str,
     *,
     queue_name: str,
     dlq_name: str,
     catalog: Catalog = CATALOG,
-    visibility_timeout: int = 30,
+    visibility_timeout: int = VISIBILITY_TIMEOUT_SECONDS,
 ) -> ServiceSubscription:
     """A queue with its DLQ, allowed to receive from and subscribed to every topic the
     catalog says ``service`` consumes."""
-    dlq = await ensure_queue(sqs, dlq_name, retention_seconds=14 * 24 * 3600)
+    dlq = await ensure_queue(sqs, dlq_name, retention_seconds=DLQ_RETENTION_SECONDS)
     queue = await ensure_queue(sqs, queue_name, dlq=dlq, visibility_timeout=visibility_timeout)
-    topic_arns = [topics.arn(spec.topic) for spec in catalog.subscriptions_of(service)]
+    # Only published events have subscribers, so every one of these has a topic.
+    topic_arns = [
+        topics.arn(topic)
+        for spec in catalog.subscriptions_of(service)
+        if (topic := spec.topic) is not None
+    ]
     current = await sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["Policy"])
     policy = queue_policy(queue.arn, topic_arns, current.get("Attributes", {}).get("Policy"))
     await sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"Policy": policy})
@@ -132,7 +146,7 @@ async def subscribe_service(
 
 
 async def remove_subscription(
-    sns: Any, sqs: Any, subscription: ServiceSubscription, *, delete_dlq: bool = False
+    sns: SNSClient, sqs: SQSClient, subscription: ServiceSubscription, *, delete_dlq: bool = False
 ) -> None:
     """Unsubscribe and delete the queue (a gateway instance's, at shutdown)."""
     for arn in subscription.subscription_arns:

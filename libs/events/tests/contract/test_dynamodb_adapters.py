@@ -9,6 +9,7 @@ from marketscope_platform import AwsClients
 
 from .event_store_contract import EventStoreContract, MutableClock
 from .idempotency_contract import IdempotencyContract
+from .stream_repository_contract import StreamRepositoryContract
 
 pytestmark = pytest.mark.integration
 
@@ -30,3 +31,9 @@ class TestDynamoDBIdempotency(IdempotencyContract):
         self, aws: AwsClients, table: str, clock: MutableClock
     ) -> DynamoDBIdempotencyStore:
         return DynamoDBIdempotencyStore(await aws.client("dynamodb"), table, clock=clock)
+
+
+class TestDynamoDBStreamRepository(StreamRepositoryContract):
+    @pytest.fixture
+    async def store(self, aws: AwsClients, table: str, clock: MutableClock) -> DynamoDBEventStore:
+        return DynamoDBEventStore(await aws.client("dynamodb"), table, clock=clock)

@@ -3,79 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from typing import Any
 
 import pytest
 
 from marketscope_events import (
-    AwsClients,
-    ConsumerSettings,
     DecodedEvent,
-    DynamoDBIdempotencyStore,
     Envelope,
     MessageReport,
     Outcome,
-    SqsConsumer,
     TerminalHandlerError,
     TransientHandlerError,
 )
 from marketscope_events.publishing import message_attributes
-from marketscope_events.subscriptions import QueueRef, ensure_queue
+from marketscope_platform import AwsClients
 
-from ..helpers import quote_event, receive_all, unique
+from ..helpers import quote_event, receive_all
+from .consumers import make_consumer, run_until, send
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def queue(aws: AwsClients) -> Any:
-    """A queue with a DLQ after 3 receives; deleted afterwards."""
-    sqs = await aws.client("sqs")
-    name = unique("test-consumer")
-    dlq = await ensure_queue(sqs, f"{name}-dlq")
-    source = await ensure_queue(sqs, name, dlq=dlq, visibility_timeout=30)
-    yield source, dlq
-    for ref in (source, dlq):
-        await sqs.delete_queue(QueueUrl=ref.url)
-
-
-async def send(
-    sqs: Any, queue: QueueRef, body: str, attributes: dict[str, Any] | None = None
-) -> None:
-    await sqs.send_message(QueueUrl=queue.url, MessageBody=body, MessageAttributes=attributes or {})
-
-
-def make_consumer(
-    aws_sqs: Any,
-    dynamodb: Any,
-    table: str,
-    queue: QueueRef,
-    reports: list[MessageReport],
-    **settings: Any,
-) -> SqsConsumer:
-    config = ConsumerSettings(
-        name="test-consumer",
-        queue_url=queue.url,
-        **{"wait_time_seconds": 1, "retry_base_seconds": 0, **settings},
-    )
-    return SqsConsumer(
-        aws_sqs, config, DynamoDBIdempotencyStore(dynamodb, table), on_report=reports.append
-    )
-
-
-async def run_until(consumer: SqsConsumer, condition: Any, limit_seconds: float = 30) -> None:
-    task = asyncio.create_task(consumer.run())
-    deadline = time.monotonic() + limit_seconds
-    try:
-        while not condition():
-            assert time.monotonic() < deadline, "condition not reached in time"
-            assert not task.done(), "the consumer stopped by itself"
-            await asyncio.sleep(0.05)
-    finally:
-        consumer.stop()
-        await asyncio.wait_for(task, timeout=10)
 
 
 async def test_redelivered_event_runs_the_handler_once(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from marketscope_events import Envelope
-from marketscope_events.publishing import SnsPublisher
+from marketscope_events import Envelope, LazySnsPublisher
+from marketscope_events.publishing import SnsPublisher, TopicDirectory
 from marketscope_platform import AwsClients
 
 from ..conftest import SubscribeFn
@@ -65,3 +65,20 @@ async def test_publish_batch_spans_topics_and_chunks(
     types = sorted(m["MessageAttributes"]["type"]["StringValue"] for m in received)
     assert types.count("marketscope.market-data.QuoteUpdated.v2") == 12
     assert types.count("marketscope.chat.AnalysisCompleted.v1") == 1
+
+
+async def test_lazy_publisher_resolves_topics_on_first_publish_and_publishes(
+    aws: AwsClients, topics: TopicDirectory, subscribe: SubscribeFn
+) -> None:
+    notifier = await subscribe("notifier")
+    publisher = LazySnsPublisher(
+        await aws.client("sns"), await aws.client("sts"), aws.settings.default_region
+    )
+    events = [quote_event(price="1"), quote_event(price="2")]
+
+    assert sorted(await publisher.publish_batch(events)) == sorted(e.id for e in events)
+
+    received = await receive_all(await aws.client("sqs"), notifier.queue.url)
+    assert sorted(Envelope.from_json(m["Body"]).id for m in received) == sorted(
+        e.id for e in events
+    )

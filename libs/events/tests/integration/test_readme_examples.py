@@ -35,6 +35,20 @@ def test_examples_are_short() -> None:
         assert len(code_lines) < 30, name
 
 
+def test_stream_example_runs(tmp_path: Path) -> None:
+    code = readme_example("stream")
+    assert len([line for line in code.splitlines() if line.strip()]) < 30
+    (tmp_path / "stream.py").write_text(code)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "stream.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "AAPL at 102 after 2 events\n"
+
+
 async def test_producer_and_consumer_examples_run(
     aws: AwsClients, aws_endpoint: str, topics: TopicDirectory, tmp_path: Path
 ) -> None:

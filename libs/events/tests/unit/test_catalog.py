@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 
 from marketscope_events import CATALOG, UnknownEventTypeError
-from marketscope_events.catalog import SERVICES, AnalysisRequested, QuoteUpdatedV1
+from marketscope_events.catalog import AnalysisRequested, QuoteUpdatedV1
 from marketscope_events.errors import InvalidEventDataError
+from marketscope_platform.topology import SERVICES
 
 from ..helpers import quote_event
 

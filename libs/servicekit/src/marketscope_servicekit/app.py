@@ -1,23 +1,27 @@
 """Builds a service's FastAPI app the same way for all five services.
 
-The lifespan opens one ``AwsClients`` for the app's lifetime, keeps it on ``app.state.aws``
-(never a module global, so a test can point an app at any endpoint through
-``AwsSettings``) and closes it at shutdown.
+The lifespan opens one ``AwsClients`` for the app's lifetime, builds the service's object
+graph with its ``build_components`` (kept on ``app.state.components``: routes reach it
+through `components_of`, which answers 503 until it exists), lets the service start its
+background jobs on one `BackgroundTasks`, and at shutdown stops those jobs, closes the
+components and then the clients.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Protocol, TypeVar, runtime_checkable
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit.health import ReadinessCheck, health_router
-from marketscope_servicekit.identity import InternalKeySettings
+from marketscope_servicekit.identity import InternalKeySettings, current_identity
+from marketscope_servicekit.lifecycle import BackgroundTasks
 from marketscope_servicekit.logging import configure_logging
 from marketscope_servicekit.metrics import MetricsRecorder
 from marketscope_servicekit.problems import install_problem_handlers
@@ -25,29 +29,43 @@ from marketscope_servicekit.request_metrics import install_request_metrics
 from marketscope_servicekit.settings import ServiceSettings
 from marketscope_servicekit.tracing import Tracing
 
-ReadinessChecksFactory = Callable[[AwsClients], Iterable[ReadinessCheck]]
-"""Given the app's open AWS clients, the checks ``/readyz`` runs."""
+C = TypeVar("C")
 
-BackgroundFactory = Callable[[FastAPI], AbstractAsyncContextManager[None]]
-"""Runs a service's own machinery (consumers, relays, schedulers) for the app's lifetime:
-entered once ``app.state.aws`` and ``app.state.metrics`` exist, exited at shutdown."""
+BuildComponents = Callable[[AwsClients, MetricsRecorder], Awaitable[C]]
+"""Builds the service's object graph from the app's open AWS clients and its metrics."""
+
+ReadinessChecksFactory = Callable[[AwsClients, C], Iterable[ReadinessCheck]]
+"""Given the app's AWS clients and built components, the checks ``/readyz`` runs."""
+
+StartBackground = Callable[[C, BackgroundTasks], None]
+"""Starts the service's background jobs (consumers, relay, schedulers)."""
 
 logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    async def aclose(self) -> None: ...
 
 
 def create_service_app(
     name: str,
     settings: ServiceSettings,
-    readiness_checks_factory: ReadinessChecksFactory,
     *,
+    build: BuildComponents[C],
+    readiness_checks: ReadinessChecksFactory[C],
+    start: StartBackground[C] | None = None,
     routers: Iterable[APIRouter] = (),
+    signed_identity: bool = True,
     aws_settings: AwsSettings | None = None,
-    background: BackgroundFactory | None = None,
     metrics_interval: float = 10.0,
     trace_interval: float = 1.0,
+    shutdown_grace_seconds: float = 10.0,
 ) -> FastAPI:
     """A FastAPI app for service ``name`` with JSON logs, problem+json errors, health
-    routes, request metrics, X-Ray traces, and AWS clients opened by its lifespan."""
+    routes, request metrics, X-Ray traces, and the service's components and background
+    jobs run by its lifespan. With ``signed_identity`` every route of ``routers`` needs
+    the gateway-signed identity (401 otherwise); the health routes never do."""
     configure_logging(name, settings.log_level)
     metrics = MetricsRecorder(name)
     tracing = Tracing(name)
@@ -55,8 +73,6 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AwsClients(aws_settings) as aws:
-            app.state.aws = aws
-            app.state.readiness_checks = tuple(readiness_checks_factory(aws))
             stop = asyncio.Event()
             flusher = asyncio.create_task(
                 metrics.run(await aws.client("cloudwatch"), stop, interval=metrics_interval)
@@ -64,21 +80,29 @@ def create_service_app(
             trace_sender = asyncio.create_task(
                 tracing.run(await aws.client("xray"), stop, interval=trace_interval)
             )
+            components = await build(aws, metrics)
+            background = BackgroundTasks(metrics, grace_seconds=shutdown_grace_seconds)
+            app.state.components = components
+            app.state.readiness_checks = tuple(readiness_checks(aws, components))
+            if start is not None:
+                start(components, background)
             logger.info(
                 "service started",
-                extra={"endpoint": aws.settings.resolved_endpoint or "aws"},
+                extra={
+                    "endpoint": aws.settings.resolved_endpoint or "aws",
+                    "background": background.names,
+                },
             )
             try:
-                if background is None:
-                    yield
-                else:
-                    async with background(app):
-                        yield
+                yield
             finally:
+                # Requests after shutdown must not reach stopped parts or closed clients.
+                del app.state.readiness_checks, app.state.components
+                await background.stop()
+                if isinstance(components, Closeable):
+                    await components.aclose()
                 stop.set()
                 await asyncio.gather(flusher, trace_sender)
-                # Requests after shutdown must not reach closed clients.
-                del app.state.readiness_checks, app.state.aws
                 logger.info("service stopped")
 
     app = FastAPI(
@@ -86,14 +110,16 @@ def create_service_app(
         version=_distribution_version(f"marketscope-{name}"),
         lifespan=lifespan,
     )
+    app.state.service_name = name
     app.state.metrics = metrics
     app.state.tracing = tracing
     app.state.internal_key = InternalKeySettings().internal_key
     install_problem_handlers(app)
     install_request_metrics(app, metrics)
     app.include_router(health_router(name, check_timeout=settings.readiness_timeout))
+    dependencies = [Depends(current_identity)] if signed_identity else []
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=dependencies)
     tracing.instrument_app(app)
     return app
 

@@ -9,12 +9,11 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
 
 from fastapi import Request
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from marketscope_servicekit.problems import ServiceError
+from marketscope_servicekit.errors import Unauthenticated
 
 USER_HEADER = "X-MarketScope-User"
 ROLES_HEADER = "X-MarketScope-Roles"
@@ -82,12 +81,6 @@ class InternalKeySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MARKETSCOPE_", extra="ignore")
 
     internal_key: str = DEVELOPMENT_KEY
-
-
-class Unauthenticated(ServiceError):
-    status: ClassVar[int] = 401
-    title: ClassVar[str | None] = "Unauthenticated"
-    type: ClassVar[str] = "urn:marketscope:problem:unauthenticated"
 
 
 def current_identity(request: Request) -> Identity:

@@ -22,6 +22,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from marketscope_servicekit.stopping import until_stopped
+
 NAMESPACE = "MarketScope"
 # PutMetricData limits: 1,000 metric data per call, 150 distinct values per datum.
 MAX_DATA_PER_CALL = 1000
@@ -150,7 +152,8 @@ class MetricsRecorder:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
             if stop.is_set():
                 break
-            await self.flush(cloudwatch)
+            # A flush AWS is slow to answer gives way to the stop (the final one is bounded).
+            await until_stopped(self.flush(cloudwatch), stop)
         try:
             await asyncio.wait_for(self.flush(cloudwatch), timeout=final_flush_seconds)
         except TimeoutError:

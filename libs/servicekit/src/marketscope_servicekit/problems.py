@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -116,6 +117,17 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _aws_error(request: Request, exc: Exception) -> Response:
+    from marketscope_servicekit.errors import is_unavailable, unavailable
+
+    if not is_unavailable(exc):
+        return await _unexpected_error(request, exc)
+    logger.warning(
+        "AWS unavailable", exc_info=exc, extra={"method": request.method, "path": request.url.path}
+    )
+    return await _service_error(request, unavailable(exc, "AWS"))
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # The traceback stays in the server log; clients only learn that it failed.
     logger.error(
@@ -139,6 +151,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    # An AWS endpoint that does not answer (or throttles) is a 503, never a 500.
+    app.add_exception_handler(BotoCoreError, _aws_error)
+    app.add_exception_handler(ClientError, _aws_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -1,6 +1,6 @@
 """Runs a service under uvicorn on the host and port of its settings (``python -m
 marketscope_<service>``), so ``MARKETSCOPE_<SERVICE>_HOST``/``_PORT`` take effect without
-repeating them as uvicorn flags."""
+repeating them as uvicorn flags. `marketscope up` and the image start services this way."""
 
 from __future__ import annotations
 
@@ -19,4 +19,11 @@ def serve(app: str, settings: ServiceSettings) -> None:
         # The app installs JSON logging when it is built; uvicorn's text config would
         # only be replaced again.
         log_config=None,
+        # uvicorn's size limit applies after inflating: a 15 KB deflated frame could
+        # expand to 15 MiB before it is refused. Frames are small JSON anyway, and
+        # deflating each one per client costs the gateway's fan-out more CPU than it saves.
+        ws_per_message_deflate=False,
+        # A line per request would drown the service's own logs; every request is
+        # already measured (APILatency by route and status) and traced.
+        access_log=False,
     )

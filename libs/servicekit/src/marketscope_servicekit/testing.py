@@ -6,22 +6,44 @@ A service's test module subclasses `ServiceContract`, names its service, setting
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from marketscope_platform.aws import AwsSettings
-from marketscope_platform.topology import ServiceInfo
+from marketscope_events import CATALOG, Envelope, EventStore
+from marketscope_events.catalog import queue_name
+from marketscope_platform.aws import AwsClients, AwsSettings
+from marketscope_platform.topology import SERVICES, ServiceInfo
+from marketscope_servicekit.identity import Identity, sign_identity
 from marketscope_servicekit.settings import ServiceSettings
 
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs import SQSClient
+
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 AppFactory = Callable[[ServiceSettings, AwsSettings], FastAPI]
+
+# The service shape (docs/architecture.md): the same role modules in every service, and
+# tests that mirror them.
+ROLE_MODULES = (
+    "main.py",
+    "components.py",
+    "settings.py",
+    "errors.py",
+    "schemas.py",
+    "service.py",
+    "store.py",
+    "handlers.py",
+)
+ROLE_TESTS = ("test_api.py", "test_service.py", "test_store.py", "test_handlers.py", "fakes.py")
 
 
 @asynccontextmanager
@@ -53,6 +75,20 @@ class ServiceContract:
     create_app: ClassVar[AppFactory]
     readiness_checks: ClassVar[tuple[str, ...]]
     readme: ClassVar[Path]
+    # A GET route that needs the built components (None: the service has no such route).
+    probe_path: ClassVar[str | None] = None
+    # Whether the service's routes take the gateway-signed identity (all but the gateway).
+    signed_identity: ClassVar[bool] = True
+    # The role tests the service has; a skeleton names the ones its code already needs.
+    role_tests: ClassVar[tuple[str, ...]] = ROLE_TESTS
+
+    @property
+    def service_root(self) -> Path:
+        return self.readme.parent
+
+    @property
+    def package_dir(self) -> Path:
+        return self.service_root / "src" / self.service.module
 
     def make_app(self, aws: AwsSettings, **settings: object) -> FastAPI:
         return type(self).create_app(self.settings(**settings), aws)
@@ -91,3 +127,121 @@ class ServiceContract:
         documented = set(re.findall(pattern, self.readme.read_text(), re.MULTILINE))
         expected = {prefix + field.upper() for field in self.settings_class.model_fields}
         assert documented == expected
+
+    def test_has_the_service_layout(self) -> None:
+        package = self.package_dir
+        missing = [name for name in ROLE_MODULES if not (package / name).is_file()]
+        if not (package / "api.py").is_file() and not (package / "api").is_dir():
+            missing.append("api.py or api/")
+        assert not missing, f"{self.service.name} lacks {missing} (see docs/architecture.md)"
+        assert not (package / "runtime.py").exists(), "the object graph lives in components.py"
+        tests = self.service_root / "tests"
+        missing_tests = [name for name in self.role_tests if not (tests / name).is_file()]
+        assert not missing_tests, f"{self.service.name}'s tests lack {missing_tests}"
+
+    async def test_a_route_before_start_up_is_503_problem(self) -> None:
+        if self.probe_path is None:
+            pytest.skip(f"{self.service.name} has no route that needs its components yet")
+        app = self.make_app(unreachable_aws())
+        headers = sign_identity(app.state.internal_key, Identity("contract-user"))
+        transport = httpx.ASGITransport(app=app)  # no lifespan: nothing is built
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get(self.probe_path, headers=headers)
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == "urn:marketscope:problem:not-started"
+
+    async def test_every_route_but_health_needs_the_signed_identity(self) -> None:
+        if not self.signed_identity:
+            pytest.skip(f"{self.service.name} authenticates users itself")
+        app = self.make_app(unreachable_aws())
+        transport = httpx.ASGITransport(app=app)
+        checked = 0
+        # The OpenAPI document lists every route with its methods, however it was included.
+        paths: dict[str, dict[str, object]] = app.openapi()["paths"]
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for template, operations in paths.items():
+                if template in HEALTH_PATHS:
+                    continue
+                path = re.sub(r"{[^}]+}", "x", template)
+                for method in sorted(operations):
+                    response = await client.request(method.upper(), path)
+                    assert response.status_code == 401, (method, template, response.text)
+                    checked += 1
+        if checked == 0:
+            pytest.skip(f"{self.service.name} has no routes besides health yet")
+
+
+async def no_components(_aws: AwsSettings | object, _metrics: object) -> object:
+    """A ``build`` for apps that have no components of their own (servicekit's tests)."""
+    return object()
+
+
+class EventStoreContract:
+    """A service's own event store, as its components open it, on the test backend:
+    appends land in the service's table and what is appended for publication reaches a
+    subscriber's queue through the outbox relay. Subclasses name the service, its
+    ``create_app`` and ``settings_class``, and make one catalog event with its stream."""
+
+    service: ClassVar[ServiceInfo]
+    settings_class: ClassVar[type[ServiceSettings]]
+    create_app: ClassVar[AppFactory]
+
+    def stream_and_event(self) -> tuple[str, Envelope]:
+        raise NotImplementedError
+
+    def settings(self) -> ServiceSettings:
+        build: Callable[..., ServiceSettings] = self.settings_class
+        return build()
+
+    @pytest.mark.integration
+    @pytest.mark.usefixtures("provisioned")
+    async def test_appends_land_in_the_services_own_table(self, aws_settings: AwsSettings) -> None:
+        settings = self.settings()
+        stream_id, event = self.stream_and_event()
+        app = type(self).create_app(settings, aws_settings)
+        async with running(app), AwsClients(aws_settings) as aws:
+            store: EventStore = app.state.components.store
+            await store.append(stream_id, [event], expected_version=0, publish=False)
+            [stored] = await store.read(stream_id)
+            dynamodb = await aws.client("dynamodb")
+            item = await dynamodb.get_item(
+                TableName=settings.table_name, Key={"pk": {"S": stream_id}, "sk": {"N": "1"}}
+            )
+        assert (stored.id, stored.sequence, stored.data) == (event.id, 1, event.data)
+        assert "Item" in item
+
+    @pytest.mark.integration
+    @pytest.mark.usefixtures("provisioned")
+    async def test_published_appends_reach_a_subscriber_queue(
+        self, aws_settings: AwsSettings
+    ) -> None:
+        stream_id, event = self.stream_and_event()
+        subscribers = sorted(
+            name
+            for name in CATALOG.spec(event.event_type.name).subscribers
+            if not SERVICES[name].per_instance_queue
+        )
+        assert subscribers, f"{event.type} has no subscriber with a provisioned queue"
+        app = type(self).create_app(self.settings(), aws_settings)
+        async with running(app), AwsClients(aws_settings) as aws:
+            await app.state.components.store.append(stream_id, [event], expected_version=0)
+            sqs = await aws.client("sqs")
+            url = (await sqs.get_queue_url(QueueName=queue_name(subscribers[0])))["QueueUrl"]
+            received = await _receive(sqs, url, event.id)
+        assert (received.type, received.data) == (event.type, event.data)
+
+
+async def _receive(sqs: SQSClient, queue_url: str, event_id: str) -> Envelope:
+    async with asyncio.timeout(20):
+        while True:
+            response = await sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            )
+            for message in response.get("Messages", []):
+                envelope = Envelope.from_json(message["Body"])
+                if envelope.id == event_id:
+                    await sqs.delete_message(
+                        QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+                    return envelope

@@ -37,6 +37,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.trace import SpanKind, StatusCode
 
 from marketscope_events.tracing import current_traceparent
+from marketscope_servicekit.stopping import until_stopped
 
 __all__ = [
     "Tracing",
@@ -222,7 +223,9 @@ class XRaySegmentExporter(SpanExporter):
             if stop.is_set():
                 break
             if self._pending:
-                await self.flush(xray)
+                # A flush AWS is slow to answer gives way to the stop (the final one is
+                # bounded).
+                await until_stopped(self.flush(xray), stop)
         try:
             await asyncio.wait_for(self.flush(xray), timeout=final_flush_seconds)
         except TimeoutError:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from marketscope_gateway.auth.tokens import AccessClaims, TokenCodec
 from marketscope_gateway.errors import InvalidToken, SigningKeyUnavailable
 from marketscope_gateway.settings import Settings
+from marketscope_servicekit import PayloadTooLarge, TooManyRequests
 from marketscope_servicekit.problems import problem_response
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
@@ -82,7 +83,7 @@ class RateLimitMiddleware:
         response = problem_response(
             429,
             detail=f"Rate limit of {limit} per {kind} exceeded.",
-            type_="urn:marketscope:problem:rate-limited",
+            type_=TooManyRequests.type,
             instance=scope["path"],
             extensions={"retry_after": retry_after},
             headers={"Retry-After": str(retry_after)},
@@ -147,7 +148,7 @@ class BodyLimitMiddleware:
         response = problem_response(
             413,
             detail=f"The body exceeds {limit} bytes.",
-            type_="urn:marketscope:problem:payload-too-large",
+            type_=PayloadTooLarge.type,
             instance=scope["path"],
             extensions={"limit_bytes": limit},
         )

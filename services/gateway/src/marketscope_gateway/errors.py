@@ -1,45 +1,48 @@
-"""The gateway's errors: one base class, each subclass a problem+json status."""
+"""The gateway's errors: one base class, each subclass also one of servicekit's shared kinds
+(so it answers with that kind's status), with a problem ``type`` of its own where clients
+tell it apart (a reused refresh token, a throttled login)."""
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
-from marketscope_servicekit import ServiceError
-
-PROBLEM = "urn:marketscope:problem:"
+from marketscope_servicekit import (
+    Conflict,
+    DependencyUnavailable,
+    NotFound,
+    ServiceError,
+    TooManyRequests,
+    Unauthenticated,
+    problem_type,
+)
+from marketscope_servicekit import Forbidden as SharedForbidden
+from marketscope_servicekit import InvalidRequest as SharedInvalidRequest
 
 
 class GatewayError(ServiceError):
     """Base of every error the gateway raises."""
 
 
-class InvalidRequest(GatewayError):
-    status: ClassVar[int] = 400
-    type: ClassVar[str] = PROBLEM + "invalid-request"
+class InvalidRequest(SharedInvalidRequest, GatewayError):
+    """Values the gateway cannot use (a weak password, an upload that is not multipart)."""
 
 
-class InvalidCredentials(GatewayError):
-    status: ClassVar[int] = 401
+class InvalidCredentials(Unauthenticated, GatewayError):
     title: ClassVar[str | None] = "Invalid credentials"
-    type: ClassVar[str] = PROBLEM + "invalid-credentials"
+    type: ClassVar[str] = problem_type("invalid-credentials")
 
     def __init__(self) -> None:
         # The same words whether the account exists or not: no account enumeration.
         super().__init__("The email or password is wrong.", headers={"WWW-Authenticate": "Bearer"})
 
 
-class InvalidToken(GatewayError):
-    status: ClassVar[int] = 401
-    title: ClassVar[str | None] = "Unauthenticated"
-    type: ClassVar[str] = PROBLEM + "unauthenticated"
-
+class InvalidToken(Unauthenticated, GatewayError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
 class RefreshTokenReused(InvalidToken):
-    type: ClassVar[str] = PROBLEM + "refresh-token-reused"
+    type: ClassVar[str] = problem_type("refresh-token-reused")
 
     def __init__(self) -> None:
         super().__init__(
@@ -47,77 +50,77 @@ class RefreshTokenReused(InvalidToken):
         )
 
 
-class Forbidden(GatewayError):
-    status: ClassVar[int] = 403
-    type: ClassVar[str] = PROBLEM + "forbidden"
+class Forbidden(SharedForbidden, GatewayError):
+    pass
 
 
-class UserNotFound(GatewayError):
-    status: ClassVar[int] = 404
-    type: ClassVar[str] = PROBLEM + "user-not-found"
+class UserNotFound(NotFound, GatewayError):
+    type: ClassVar[str] = problem_type("user-not-found")
 
     def __init__(self, user_id: str) -> None:
         super().__init__(f"No user {user_id}.", extensions={"user_id": user_id})
 
 
-class EmailTaken(GatewayError):
-    status: ClassVar[int] = 409
-    type: ClassVar[str] = PROBLEM + "email-taken"
+class EmailTaken(Conflict, GatewayError):
+    type: ClassVar[str] = problem_type("email-taken")
 
     def __init__(self) -> None:
         super().__init__("An account with this email exists.")
 
 
-class TooManyRequests(GatewayError):
-    status: ClassVar[int] = 429
-    type: ClassVar[str] = PROBLEM + "rate-limited"
-
-    def __init__(self, detail: str, retry_after: float) -> None:
-        seconds = max(1, math.ceil(retry_after))
-        super().__init__(
-            detail,
-            extensions={"retry_after": seconds},
-            headers={"Retry-After": str(seconds)},
-        )
+class LoginThrottled(TooManyRequests, GatewayError):
+    type: ClassVar[str] = problem_type("login-throttled")
 
 
-class LoginThrottled(TooManyRequests):
-    type: ClassVar[str] = PROBLEM + "login-throttled"
+class StoreUnavailable(DependencyUnavailable, GatewayError):
+    """The gateway's table did not answer, or answered with an error."""
+
+    type: ClassVar[str] = problem_type("store-unavailable")
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, dependency="table")
 
 
-class StoreUnavailable(GatewayError):
-    status: ClassVar[int] = 503
-    type: ClassVar[str] = PROBLEM + "store-unavailable"
-
-
-class SigningKeyUnavailable(GatewayError):
-    status: ClassVar[int] = 503
-    type: ClassVar[str] = PROBLEM + "signing-key-unavailable"
+class SigningKeyUnavailable(DependencyUnavailable, GatewayError):
+    type: ClassVar[str] = problem_type("signing-key-unavailable")
 
     def __init__(self) -> None:
-        super().__init__("The token signing key is not loaded yet.", headers={"Retry-After": "5"})
+        super().__init__("The token signing key is not loaded yet.", dependency="signing-key")
 
 
 class DownstreamError(GatewayError):
-    """A service behind the gateway failed or could not be reached."""
+    """A service behind the gateway failed (502: no shared kind says "bad gateway")."""
 
     status: ClassVar[int] = 502
-    type: ClassVar[str] = PROBLEM + "downstream-error"
+    type: ClassVar[str] = problem_type("downstream-error")
 
-    def __init__(self, service: str, detail: str, *, retry_after: str | None = None) -> None:
-        super().__init__(
-            detail,
-            extensions={"service": service},
-            headers={"Retry-After": retry_after} if retry_after else None,
-        )
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(detail, extensions={"service": service})
         self.service = service
 
 
-class DownstreamUnavailable(DownstreamError):
-    status: ClassVar[int] = 503
-    type: ClassVar[str] = PROBLEM + "downstream-unavailable"
+class DownstreamStatus(DownstreamError):
+    """A service answered a 4xx/5xx where the gateway needed its data."""
+
+    def __init__(self, service: str, status: int, detail: str) -> None:
+        super().__init__(service, detail)
+        self.upstream_status = status
 
 
 class DownstreamTimeout(DownstreamError):
     status: ClassVar[int] = 504
-    type: ClassVar[str] = PROBLEM + "downstream-timeout"
+    type: ClassVar[str] = problem_type("downstream-timeout")
+
+
+class DownstreamUnavailable(DependencyUnavailable, DownstreamError):
+    """A service behind the gateway could not be reached."""
+
+    type: ClassVar[str] = problem_type("downstream-unavailable")
+
+    def __init__(self, service: str, detail: str) -> None:
+        # ServiceError's own constructor: the two bases' constructors take different
+        # arguments, so neither can hand on to the other.
+        ServiceError.__init__(
+            self, detail, extensions={"service": service}, headers={"Retry-After": "5"}
+        )
+        self.service = service

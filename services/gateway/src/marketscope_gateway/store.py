@@ -9,6 +9,7 @@ One DynamoDB table (``pk`` S, ``sk`` N, TTL attribute ``expires_at``), single it
 | email claim | ``Email#<lower-cased email>`` | user_id (makes emails unique) |
 | refresh family | ``RefreshFamily#<family_id>`` | user_id, generation, revoked, expires_at |
 | failure counter | ``LoginFailures#<scope>#<key>`` (sk = window number) | failures, expires_at |
+| handled event | ``Idempotency#gateway-<instance>#<event id>`` | the live feed consumer's |
 
 Reads ignore items whose ``expires_at`` has passed: DynamoDB deletes them late, the
 emulator never.
@@ -19,11 +20,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from marketscope_events.aws_errors import cancellation_codes, error_code
 from marketscope_gateway.errors import EmailTaken, StoreUnavailable, UserNotFound
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 @dataclass(frozen=True)
@@ -44,18 +51,23 @@ class FamilyRecord:
     expires_at: int
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+AwsFailure = ClientError | BotoCoreError
 
 
-def _transaction_conflict(exc: ClientError) -> bool:
-    reasons = exc.response.get("CancellationReasons") or []
-    return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+def _unavailable(action: str, exc: AwsFailure) -> StoreUnavailable:
+    """What the table said (an error code), or that it did not answer at all (botocore's
+    connection and timeout errors): either way the request may work later."""
+    reason = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+    return StoreUnavailable(f"{action} failed: {reason}")
+
+
+def _condition_failed(exc: AwsFailure) -> bool:
+    return isinstance(exc, ClientError) and error_code(exc) == CONDITION_FAILED
 
 
 class GatewayStore:
     def __init__(
-        self, dynamodb: Any, table: str, *, clock: Callable[[], float] = time.time
+        self, dynamodb: DynamoDBClient, table: str, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._db = dynamodb
         self._table = table
@@ -69,8 +81,8 @@ class GatewayStore:
             response = await self._db.get_item(
                 TableName=self._table, Key=self._key(pk, sk), ConsistentRead=True
             )
-        except ClientError as exc:
-            raise StoreUnavailable(f"reading the gateway table failed: {_error_code(exc)}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("reading the gateway table", exc) from exc
         item: dict[str, Any] | None = response.get("Item")
         if item is None:
             return None
@@ -110,10 +122,10 @@ class GatewayStore:
                     },
                 ]
             )
-        except ClientError as exc:
-            if _error_code(exc) == "TransactionCanceledException" and _transaction_conflict(exc):
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError) and "ConditionalCheckFailed" in cancellation_codes(exc):
                 raise EmailTaken() from exc
-            raise StoreUnavailable(f"creating the user failed: {_error_code(exc)}") from exc
+            raise _unavailable("creating the user", exc) from exc
 
     async def get_user(self, user_id: str) -> UserRecord | None:
         item = await self._get(f"User#{user_id}")
@@ -142,10 +154,10 @@ class GatewayStore:
                 ExpressionAttributeValues={":value": value},
                 ConditionExpression="attribute_exists(pk)",
             )
-        except ClientError as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+        except (ClientError, BotoCoreError) as exc:
+            if _condition_failed(exc):
                 raise UserNotFound(user_id) from exc
-            raise StoreUnavailable(f"updating the user failed: {_error_code(exc)}") from exc
+            raise _unavailable("updating the user", exc) from exc
 
     async def set_roles(self, user_id: str, roles: frozenset[str]) -> None:
         await self._update_user(user_id, "roles", {"SS": sorted(roles)})
@@ -168,8 +180,8 @@ class GatewayStore:
                 },
                 ConditionExpression="attribute_not_exists(pk)",
             )
-        except ClientError as exc:
-            raise StoreUnavailable(f"creating a session failed: {_error_code(exc)}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("creating a session", exc) from exc
 
     async def get_family(self, family_id: str) -> FamilyRecord | None:
         item = await self._get(f"RefreshFamily#{family_id}")
@@ -204,10 +216,10 @@ class GatewayStore:
                     ":no": {"BOOL": False},
                 },
             )
-        except ClientError as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+        except (ClientError, BotoCoreError) as exc:
+            if _condition_failed(exc):
                 return False
-            raise StoreUnavailable(f"rotating the session failed: {_error_code(exc)}") from exc
+            raise _unavailable("rotating the session", exc) from exc
         return True
 
     async def revoke_family(self, family_id: str) -> None:
@@ -220,9 +232,9 @@ class GatewayStore:
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":yes": {"BOOL": True}},
             )
-        except ClientError as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
-                raise StoreUnavailable(f"revoking failed: {_error_code(exc)}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            if not _condition_failed(exc):  # no such family: nothing to revoke
+                raise _unavailable("revoking", exc) from exc
 
     # ------------------------------------------------------------ login failures
 
@@ -240,8 +252,8 @@ class GatewayStore:
                 ExpressionAttributeValues={":one": {"N": "1"}, ":expires": {"N": str(expires_at)}},
                 ReturnValues="UPDATED_NEW",
             )
-        except ClientError as exc:
-            raise StoreUnavailable(f"counting a failure failed: {_error_code(exc)}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("counting a failure", exc) from exc
         return int(response["Attributes"]["failures"]["N"])
 
     async def clear_failures(self, counter: str, window: int) -> None:
@@ -249,5 +261,5 @@ class GatewayStore:
             await self._db.delete_item(
                 TableName=self._table, Key=self._key(f"LoginFailures#{counter}", window)
             )
-        except ClientError as exc:
-            raise StoreUnavailable(f"clearing failures failed: {_error_code(exc)}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("clearing failures", exc) from exc

@@ -1,5 +1,6 @@
 """HTTP layer of the market-data service: parses and checks requests, asks the service,
-answers its models. Errors are problem+json (``marketscope_servicekit``)."""
+answers its models. Errors are problem+json (``marketscope_servicekit``); every route
+needs the gateway-signed identity (checked by ``create_service_app``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from marketscope_market_data.errors import InvalidRequest, StoreUnavailable, WatchlistForbidden
+from marketscope_market_data.components import Components
+from marketscope_market_data.errors import WatchlistForbidden
 from marketscope_market_data.providers import DateSpan
 from marketscope_market_data.schemas import (
     INDICATOR_NAMES,
@@ -27,7 +29,7 @@ from marketscope_market_data.schemas import (
     WatchlistUpdate,
 )
 from marketscope_market_data.service import MarketDataService
-from marketscope_servicekit import Identity, current_identity
+from marketscope_servicekit import Identity, InvalidRequest, components_of, current_identity
 
 router = APIRouter(tags=["market-data"])
 
@@ -48,14 +50,14 @@ INVALID: Responses = {422: _problem("Invalid parameters; `allowed` lists accepte
 MARKET: Responses = {**NOT_FOUND, **UNAVAILABLE, **INVALID}
 
 
-async def service(request: Request) -> MarketDataService:
-    found: MarketDataService | None = getattr(request.app.state, "market_data", None)
-    if found is None:
-        raise StoreUnavailable("The service is starting or stopping.")
-    return found
+def service(request: Request) -> MarketDataService:
+    return components_of(request, Components).service
 
 
 Service = Annotated[MarketDataService, Depends(service)]
+# create_service_app checks the signed identity on every route; the watchlist routes
+# read it (FastAPI resolves the dependency once per request).
+Caller = Annotated[Identity, Depends(current_identity)]
 SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, description="Ticker, e.g. AAPL")]
 
 
@@ -160,9 +162,7 @@ CALLER: Responses = {401: _problem("No valid identity"), 403: _problem("Another 
 
 
 @router.get("/watchlists/{owner}", response_model=Watchlist, responses=CALLER)
-async def get_watchlist(
-    owner: str, market: Service, identity: Annotated[Identity, Depends(current_identity)]
-) -> Watchlist:
+async def get_watchlist(owner: str, market: Service, identity: Caller) -> Watchlist:
     """The owner's watchlist (empty when never saved). Own only, unless admin."""
     _owner_allowed(owner, identity)
     return await market.watchlist(owner)
@@ -173,7 +173,7 @@ async def put_watchlist(
     owner: str,
     update: WatchlistUpdate,
     market: Service,
-    identity: Annotated[Identity, Depends(current_identity)],
+    identity: Caller,
 ) -> Watchlist:
     """Replace the owner's watchlist; its symbols join the scheduled refresh."""
     _owner_allowed(owner, identity)

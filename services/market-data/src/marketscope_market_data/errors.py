@@ -1,23 +1,33 @@
-"""The market-data errors; each becomes a problem+json response."""
+"""The market-data errors; each becomes a problem+json response.
+
+Each derives from one of servicekit's shared kinds (its status), keeping its own problem
+type where clients tell the failures apart (an unknown symbol from an unknown route).
+Invalid parameters are servicekit's `InvalidRequest` itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import ClassVar
 
-from marketscope_servicekit import ServiceError
+from marketscope_servicekit import (
+    DependencyUnavailable,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    ServiceError,
+    problem_type,
+)
 
 
 class MarketDataError(ServiceError):
     """Base of the service's own errors."""
 
-    type: ClassVar[str] = "urn:marketscope:problem:market-data"
+    type: ClassVar[str] = problem_type("market-data")
 
 
-class SymbolNotFound(MarketDataError):
-    status: ClassVar[int] = 404
+class SymbolNotFound(NotFound, MarketDataError):
     title: ClassVar[str | None] = "Unknown symbol"
-    type: ClassVar[str] = "urn:marketscope:problem:symbol-not-found"
+    type: ClassVar[str] = problem_type("symbol-not-found")
 
     def __init__(self, symbol: str, detail: str | None = None) -> None:
         super().__init__(
@@ -26,43 +36,27 @@ class SymbolNotFound(MarketDataError):
         self.symbol = symbol
 
 
-class ProviderUnavailable(MarketDataError):
-    status: ClassVar[int] = 503
+class ProviderUnavailable(DependencyUnavailable, MarketDataError):
     title: ClassVar[str | None] = "Market data provider unavailable"
-    type: ClassVar[str] = "urn:marketscope:problem:provider-unavailable"
+    type: ClassVar[str] = problem_type("provider-unavailable")
 
     def __init__(self, provider: str, detail: str, *, retry_after: int = 30) -> None:
         super().__init__(
-            f"{provider}: {detail}",
-            extensions={"provider": provider},
-            headers={"Retry-After": str(retry_after)},
+            f"{provider}: {detail}", retry_after=retry_after, extensions={"provider": provider}
         )
         self.provider = provider
         self.retry_after = retry_after
 
 
-class InvalidRequest(MarketDataError):
-    status: ClassVar[int] = 422
-    title: ClassVar[str | None] = "Invalid request"
-    type: ClassVar[str] = "urn:marketscope:problem:invalid-request"
-
-    def __init__(self, detail: str, *, allowed: Sequence[str] | None = None) -> None:
-        super().__init__(detail, extensions={"allowed": list(allowed)} if allowed else None)
-
-
-class NotEnoughData(MarketDataError):
-    status: ClassVar[int] = 422
+class NotEnoughData(InvalidRequest, MarketDataError):
     title: ClassVar[str | None] = "Not enough data"
-    type: ClassVar[str] = "urn:marketscope:problem:not-enough-data"
+    type: ClassVar[str] = problem_type("not-enough-data")
 
 
-class WatchlistForbidden(MarketDataError):
-    status: ClassVar[int] = 403
-    title: ClassVar[str | None] = "Forbidden"
-    type: ClassVar[str] = "urn:marketscope:problem:forbidden"
+class WatchlistForbidden(Forbidden, MarketDataError):
+    """Another owner's watchlist, asked for by a user who is not an admin."""
 
 
-class StoreUnavailable(MarketDataError):
-    status: ClassVar[int] = 503
+class StoreUnavailable(DependencyUnavailable, MarketDataError):
     title: ClassVar[str | None] = "Storage unavailable"
-    type: ClassVar[str] = "urn:marketscope:problem:store-unavailable"
+    type: ClassVar[str] = problem_type("store-unavailable")

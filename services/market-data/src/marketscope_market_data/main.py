@@ -1,145 +1,83 @@
-"""Wiring of the market-data service, served as ``uvicorn marketscope_market_data.main:app``."""
+"""The market-data app, served as ``uvicorn marketscope_market_data.main:app``, and the
+background jobs it starts."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
 from fastapi import FastAPI
 
-from marketscope_events import OutboxRelay
-from marketscope_events.publishing import SnsPublisher, TopicDirectory
 from marketscope_events.timeutil import Clock, utc_now
 from marketscope_market_data.api import router
+from marketscope_market_data.components import Components, build_components
 from marketscope_market_data.providers import MarketDataProvider
-from marketscope_market_data.refresh.loops import (
-    AWS_ERRORS,
-    EmbeddedScheduler,
-    LiveRefreshLoop,
-    QueuePoller,
-)
+from marketscope_market_data.refresh.embedded import EmbeddedScheduler, LiveRefreshLoop
 from marketscope_market_data.refresh.schedule import CronSchedule
-from marketscope_market_data.runtime import Runtime, build_runtime
 from marketscope_market_data.settings import SERVICE, Settings
 from marketscope_platform.aws import AwsClients, AwsSettings
-from marketscope_servicekit import ReadinessCheck, create_service_app, queue_check, table_check
+from marketscope_servicekit import (
+    BackgroundJob,
+    BackgroundTasks,
+    ConsumerOptions,
+    ReadinessCheck,
+    create_service_app,
+    queue_check,
+    run_consumer,
+    run_relay,
+    table_check,
+)
 
-logger = logging.getLogger(__name__)
 
-
-def readiness_checks(settings: Settings, aws: AwsClients) -> list[ReadinessCheck]:
+def readiness_checks(
+    settings: Settings, aws: AwsClients, _components: Components
+) -> list[ReadinessCheck]:
     return [table_check(aws, settings.table_name), queue_check(aws, settings.queue_name)]
 
 
-async def _run_relay(runtime: Runtime, aws: AwsClients, stop: asyncio.Event) -> None:
-    # STS answers only once AWS is reachable: the app serves (and caches) meanwhile, and
-    # the relay's first pass publishes whatever was appended before it started.
-    while not stop.is_set():
-        try:
-            topics = await TopicDirectory.from_sts(
-                await aws.client("sts"), aws.settings.default_region
-            )
-            break
-        except AWS_ERRORS:
-            logger.warning("outbox relay waits for STS", exc_info=True)
-            await asyncio.sleep(2.0)
-    else:
-        return
-    # Appends wake the relay (notify); the idle pass only catches what a crashed
-    # instance left pending, so it need not query the table every second.
-    runtime.relay = OutboxRelay(
-        runtime.store, SnsPublisher(await aws.client("sns"), topics), idle_interval=5.0
-    )
-    await runtime.relay.run(stop)
+def embedded_scheduler(components: Components) -> BackgroundJob:
+    settings = components.settings
+
+    async def job(stop: asyncio.Event) -> None:
+        scheduler = EmbeddedScheduler(
+            await components.aws.client("events"),
+            rule_name=settings.refresh_rule_name,
+            bus=settings.event_bus_name,
+            schedule=CronSchedule.parse(settings.refresh_schedule),
+        )
+        await scheduler.run(stop)
+
+    return job
 
 
-def _tasks(
-    runtime: Runtime, aws: AwsClients, stop: asyncio.Event
-) -> list[Coroutine[Any, Any, None]]:
-    settings = runtime.settings
+def start_background(components: Components, tasks: BackgroundTasks) -> None:
+    settings, aws = components.settings, components.aws
     emulated = aws.settings.uses_emulator
-    jobs: list[Coroutine[Any, Any, None]] = [_run_relay(runtime, aws, stop)]
-
-    async def publish() -> None:
-        runtime.notify_relay()
-
-    handler = runtime.refresh_handler(publish)
+    tasks.start("outbox-relay", run_relay(components.relay))
     if settings.embedded_feature(settings.embedded_scheduler, emulated):
         # On AWS the rule fires itself and a Lambda consumes the queue: neither runs here.
-        jobs.append(
-            _with_client(
+        tasks.start("scheduler", embedded_scheduler(components))
+        tasks.start(
+            "consumer",
+            run_consumer(
                 aws,
-                "events",
-                lambda events: EmbeddedScheduler(
-                    events,
-                    rule_name=settings.refresh_rule_name,
-                    bus=settings.event_bus_name,
-                    schedule=CronSchedule.parse(settings.refresh_schedule),
-                ).run(stop),
-            )
-        )
-        jobs.append(
-            _with_client(
-                aws,
-                "sqs",
-                lambda sqs: QueuePoller(
-                    sqs,
-                    settings.queue_name,
-                    handler,
-                    region=aws.settings.default_region,
-                    wait_seconds=settings.poll_wait_seconds,
-                ).run(stop),
-            )
+                service=SERVICE.name,
+                queue=settings.queue_name,
+                table_name=settings.table_name,
+                metrics=components.metrics,
+                register=components.handlers.register,
+                options=ConsumerOptions(wait_time_seconds=settings.poll_wait_seconds),
+            ),
         )
     if settings.embedded_feature(settings.live_refresh, emulated):
-        replay = runtime.replay
-        loop = LiveRefreshLoop(
-            handler.refresh_watched,
+        replay = components.replay
+        live = LiveRefreshLoop(
+            components.handlers.refresh_watched,
             interval=settings.live_refresh_seconds,
             advance=None if replay is None else replay.clock.advance,
         )
-        jobs.append(loop.run(stop))
-    return jobs
-
-
-async def _with_client(aws: AwsClients, name: str, run: Any) -> None:
-    await run(await aws.client(name))
-
-
-def background(
-    settings: Settings,
-    providers: Sequence[MarketDataProvider] | None,
-    clock: Clock,
-) -> Any:
-    @asynccontextmanager
-    async def run(app: FastAPI) -> AsyncIterator[None]:
-        aws: AwsClients = app.state.aws
-        runtime = await build_runtime(
-            settings, aws, app.state.metrics, providers=providers, clock=clock
-        )
-        app.state.market_data = runtime.service
-        app.state.runtime = runtime
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(job) for job in _tasks(runtime, aws, stop)]
-        try:
-            yield
-        finally:
-            stop.set()
-            _, pending = await asyncio.wait(tasks, timeout=3.0)
-            for task in pending:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            runtime.close()
-            del app.state.market_data, app.state.runtime
-
-    return run
+        tasks.start("live-refresh", live.run)
 
 
 def create_app(
@@ -154,10 +92,11 @@ def create_app(
     return create_service_app(
         SERVICE.name,
         settings,
-        partial(readiness_checks, settings),
+        build=partial(build_components, settings, providers=providers, clock=clock),
+        readiness_checks=partial(readiness_checks, settings),
+        start=start_background,
         routers=[router],
         aws_settings=aws_settings,
-        background=background(settings, providers, clock),
     )
 
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from cachetools import LRUCache
 
 from marketscope_events import EventsError
-from marketscope_market_data.analysis import indicator_report, risk_report
+from marketscope_market_data.analytics.reports import indicator_report, risk_report
 from marketscope_market_data.cache import Cached, TieredCache
-from marketscope_market_data.errors import InvalidRequest, MarketDataError
+from marketscope_market_data.errors import MarketDataError
 from marketscope_market_data.providers import DateSpan, ProviderChain
-from marketscope_market_data.quotes import QuoteRecorder
 from marketscope_market_data.schemas import (
     History,
     HistoryResponse,
@@ -32,7 +31,8 @@ from marketscope_market_data.schemas import (
     SymbolError,
     Watchlist,
 )
-from marketscope_market_data.store import WatchlistRepository
+from marketscope_market_data.store import QuoteRecorder, WatchlistRepository
+from marketscope_servicekit import InvalidRequest
 
 logger = logging.getLogger(__name__)
 MAX_BATCH = 50

@@ -1,5 +1,5 @@
-"""The service's items on its own table, next to the quote streams: cache items
-(``Cache#<key>``) and watchlists (``Watchlist#<owner>``), each at ``sk = 0``.
+"""The service's own table: the quote streams (``Quote#<SYMBOL>``), cache items
+(``Cache#<key>``) and watchlists (``Watchlist#<owner>``), the last two at ``sk = 0``.
 
 ``expires_at`` (epoch seconds) is the table's TTL attribute. DynamoDB deletes expired
 items late (the emulator never does), so every read here ignores them itself.
@@ -8,18 +8,163 @@ items late (the emulator never does), so every read here ignores them itself.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from marketscope_events import (
+    CATALOG,
+    DecodedEvent,
+    Envelope,
+    EventStore,
+    Loaded,
+    StreamRepository,
+)
+from marketscope_events.aws_errors import error_code
+from marketscope_events.catalog import QuoteUpdated
 from marketscope_events.timeutil import Clock, utc_now
 from marketscope_market_data.errors import StoreUnavailable
-from marketscope_market_data.schemas import Watchlist
+from marketscope_market_data.schemas import Quote, Watchlist
 
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef, ScanInputTypeDef
+
+STREAM_PREFIX = "Quote#"
 CACHE_PREFIX = "Cache#"
 WATCHLIST_PREFIX = "Watchlist#"
+# The event catalog's symbol pattern: indices such as ^GSPC are quoted but not streamed.
+_EVENT_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=]{0,14}$")
+_APPEND_ATTEMPTS = 3
+
+
+# ---------------------------------------------------------------------- quote streams
+
+
+def stream_id(symbol: str) -> str:
+    return STREAM_PREFIX + symbol
+
+
+@dataclass(frozen=True)
+class QuoteState:
+    """A quote stream's state: its latest QuoteUpdated and the version it is at."""
+
+    version: int
+    quote: QuoteUpdated
+
+
+def fold_quote(state: QuoteState | None, event: DecodedEvent[Any]) -> QuoteState:
+    """The latest QuoteUpdated wins (the catalog has upcast older versions already)."""
+    if isinstance(event.data, QuoteUpdated):
+        return QuoteState(event.envelope.sequence or 0, event.data)
+    if state is None:
+        raise ValueError(f"a quote stream starts with {event.envelope.type}, not QuoteUpdated")
+    return state
+
+
+def _decimal(value: float) -> Decimal:
+    # Via str: the provider's printed price, not the binary float's expansion.
+    return Decimal(str(value))
+
+
+def quote_updated(quote: Quote, current: QuoteUpdated | None) -> QuoteUpdated | None:
+    """The QuoteUpdated an observation makes, None when the price is the stream's last."""
+    price = _decimal(quote.price)
+    if current is not None and current.price == price:
+        return None
+    if current is not None:
+        previous: Decimal | None = current.price
+    elif quote.previous_close is not None:
+        previous = _decimal(quote.previous_close)
+    else:
+        previous = None
+    change = None if previous is None else price - previous
+    percent = (
+        None
+        if previous is None or change is None or previous == 0
+        else (change / previous * 100).quantize(Decimal("0.0001"))
+    )
+    return QuoteUpdated(
+        symbol=quote.symbol,
+        price=price,
+        currency=quote.currency,
+        previous_price=previous,
+        change=change,
+        change_percent=percent,
+        as_of=quote.as_of,
+        provider=quote.source,
+    )
+
+
+class QuoteProjection:
+    """The current quote of each symbol and the stream version it is at, as this
+    instance last saw it; rebuildable from the store with ``marketscope_events.replay``."""
+
+    def __init__(self) -> None:
+        self._current: dict[str, QuoteState] = {}
+
+    def reset(self) -> None:
+        self._current.clear()
+
+    async def apply(self, event: DecodedEvent[Any]) -> None:
+        if isinstance(event.data, QuoteUpdated):
+            self.remember(fold_quote(None, event))
+
+    def remember(self, state: QuoteState) -> None:
+        known = self._current.get(state.quote.symbol)
+        if known is None or state.version > known.version:
+            self._current[state.quote.symbol] = state
+
+    def known(self, symbol: str) -> QuoteState | None:
+        return self._current.get(symbol)
+
+    def current(self, symbol: str) -> QuoteUpdated | None:
+        known = self._current.get(symbol)
+        return None if known is None else known.quote
+
+    def version(self, symbol: str) -> int:
+        known = self._current.get(symbol)
+        return 0 if known is None else known.version
+
+
+class QuoteRecorder:
+    """Appends a QuoteUpdated to ``Quote#<SYMBOL>`` when a symbol's price differs from its
+    stream's last one; the append hands it to the outbox relay. Another instance's
+    append in between makes it decide again on the fresh stream."""
+
+    def __init__(self, store: EventStore, projection: QuoteProjection) -> None:
+        self._streams = StreamRepository[QuoteState](store, fold_quote)
+        self.projection = projection
+
+    async def record(self, quote: Quote) -> Envelope | None:
+        """The appended event, or None when the price is unchanged (or not streamable)."""
+        if not _EVENT_SYMBOL.match(quote.symbol):
+            return None
+        stream = stream_id(quote.symbol)
+
+        def decide(state: QuoteState | None, _version: int) -> list[Envelope]:
+            data = quote_updated(quote, None if state is None else state.quote)
+            return [] if data is None else [CATALOG.new_event(data, subject=stream)]
+
+        known = self.projection.known(quote.symbol)
+        state, stored = await self._streams.update(
+            stream,
+            decide,
+            attempts=_APPEND_ATTEMPTS,
+            known=None if known is None else Loaded(known, known.version),
+        )
+        if state is not None:
+            self.projection.remember(state)
+        return stored[0] if stored else None
+
+
+# ---------------------------------------------------------------------- cache and watchlists
 
 
 @dataclass(frozen=True)
@@ -30,23 +175,38 @@ class CacheItem:
 
 
 class _Table:
-    def __init__(self, dynamodb: Any, table_name: str, clock: Clock) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str, clock: Clock) -> None:
         self._db = dynamodb
         self._table = table_name
         self._clock = clock
 
-    async def _call(self, operation: str, **kwargs: Any) -> Any:
+    @contextmanager
+    def _translated(self, operation: str) -> Iterator[None]:
+        # Every failure of this table is "storage unavailable" to the caller: the cache
+        # answers from the provider without it, a watchlist request is a 503.
         try:
-            return await getattr(self._db, operation)(TableName=self._table, **kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreUnavailable(f"{operation} on {self._table} failed: {exc}") from exc
+            yield
+        except ClientError as exc:
+            raise StoreUnavailable(
+                f"{operation} on {self._table} failed: {error_code(exc) or exc}",
+                dependency=self._table,
+            ) from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(
+                f"{operation} on {self._table} failed: {exc}", dependency=self._table
+            ) from exc
+
+    @staticmethod
+    def _key(pk: str) -> dict[str, AttributeValueTypeDef]:
+        return {"pk": {"S": pk}, "sk": {"N": "0"}}
 
 
 class CacheItemStore(_Table):
     async def get(self, key: str) -> CacheItem | None:
-        response = await self._call(
-            "get_item", Key={"pk": {"S": CACHE_PREFIX + key}, "sk": {"N": "0"}}
-        )
+        with self._translated("get_item"):
+            response = await self._db.get_item(
+                TableName=self._table, Key=self._key(CACHE_PREFIX + key)
+            )
         item = response.get("Item")
         if item is None:
             return None
@@ -56,30 +216,31 @@ class CacheItemStore(_Table):
         return CacheItem(item["value"]["S"], float(item["fresh_until"]["N"]), expires_at)
 
     async def put(self, key: str, item: CacheItem) -> None:
-        await self._call(
-            "put_item",
-            Item={
-                "pk": {"S": CACHE_PREFIX + key},
-                "sk": {"N": "0"},
-                "value": {"S": item.value},
-                "fresh_until": {"N": f"{item.fresh_until:.3f}"},
-                "expires_at": {"N": str(int(item.expires_at))},
-            },
-        )
+        with self._translated("put_item"):
+            await self._db.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key(CACHE_PREFIX + key),
+                    "value": {"S": item.value},
+                    "fresh_until": {"N": f"{item.fresh_until:.3f}"},
+                    "expires_at": {"N": str(int(item.expires_at))},
+                },
+            )
 
 
 class WatchlistRepository(_Table):
     """One item per owner; no TTL (a watchlist lives until replaced)."""
 
-    def __init__(self, dynamodb: Any, table_name: str, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, dynamodb: DynamoDBClient, table_name: str, *, clock: Clock = utc_now
+    ) -> None:
         super().__init__(dynamodb, table_name, clock)
 
     async def get(self, owner: str) -> Watchlist | None:
-        response = await self._call(
-            "get_item",
-            Key={"pk": {"S": WATCHLIST_PREFIX + owner}, "sk": {"N": "0"}},
-            ConsistentRead=True,
-        )
+        with self._translated("get_item"):
+            response = await self._db.get_item(
+                TableName=self._table, Key=self._key(WATCHLIST_PREFIX + owner), ConsistentRead=True
+            )
         item = response.get("Item")
         if item is None:
             return None
@@ -90,30 +251,34 @@ class WatchlistRepository(_Table):
         )
 
     async def put(self, owner: str, symbols: list[str]) -> Watchlist:
-        watchlist = Watchlist(owner=owner, symbols=symbols, updated_at=self._clock())
-        await self._call(
-            "put_item",
-            Item={
-                "pk": {"S": WATCHLIST_PREFIX + owner},
-                "sk": {"N": "0"},
-                "symbols": {"S": json.dumps(symbols)},
-                "updated_at": {"S": self._clock().isoformat()},
-            },
-        )
+        updated_at = self._clock()
+        watchlist = Watchlist(owner=owner, symbols=symbols, updated_at=updated_at)
+        with self._translated("put_item"):
+            await self._db.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key(WATCHLIST_PREFIX + owner),
+                    "symbols": {"S": json.dumps(symbols)},
+                    "updated_at": {"S": updated_at.isoformat()},
+                },
+            )
         return watchlist
 
     async def watched_symbols(self) -> set[str]:
         """Every symbol on any watchlist: a filtered scan, paid once per refresh."""
         symbols: set[str] = set()
-        kwargs: dict[str, Any] = {
+        request: ScanInputTypeDef = {
+            "TableName": self._table,
             "FilterExpression": "begins_with(pk, :prefix)",
             "ExpressionAttributeValues": {":prefix": {"S": WATCHLIST_PREFIX}},
             "ProjectionExpression": "symbols",
         }
         while True:
-            response = await self._call("scan", **kwargs)
+            with self._translated("scan"):
+                response = await self._db.scan(**request)
             for item in response.get("Items", []):
                 symbols.update(json.loads(item["symbols"]["S"]))
-            if not response.get("LastEvaluatedKey"):
+            last = response.get("LastEvaluatedKey")
+            if not last:
                 return symbols
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            request["ExclusiveStartKey"] = last

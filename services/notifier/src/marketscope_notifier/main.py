@@ -7,16 +7,31 @@ from functools import partial
 from fastapi import FastAPI
 
 from marketscope_notifier.api import router
+from marketscope_notifier.components import Components, build_components
 from marketscope_notifier.settings import SERVICE, Settings
 from marketscope_platform.aws import AwsClients, AwsSettings
-from marketscope_servicekit import ReadinessCheck, create_service_app, queue_check, table_check
+from marketscope_servicekit import (
+    BackgroundTasks,
+    ReadinessCheck,
+    create_service_app,
+    queue_check,
+    run_relay,
+    table_check,
+)
 
 
-def readiness_checks(settings: Settings, aws: AwsClients) -> list[ReadinessCheck]:
+def readiness_checks(
+    settings: Settings, aws: AwsClients, components: Components
+) -> list[ReadinessCheck]:
     return [
         table_check(aws, settings.table_name),
         queue_check(aws, settings.queue_name),
     ]
+
+
+def start_background(components: Components, tasks: BackgroundTasks) -> None:
+    # No consumer yet: see handlers.py.
+    tasks.start("outbox-relay", run_relay(components.relay))
 
 
 def create_app(
@@ -26,7 +41,9 @@ def create_app(
     return create_service_app(
         SERVICE.name,
         settings,
-        partial(readiness_checks, settings),
+        build=partial(build_components, settings),
+        readiness_checks=partial(readiness_checks, settings),
+        start=start_background,
         routers=[router],
         aws_settings=aws_settings,
     )

@@ -1,7 +1,8 @@
-"""HTTP layer of the rag service: documents and search.
+"""HTTP layer of the rag service: documents, search and the starter knowledge base.
 
 The owner of every request is the caller's identity from the gateway-signed headers
-(`current_identity`); the domain lives in `DocumentService`.
+(`current_identity`); the domain lives in `DocumentService`, reached through the app's
+components (503 until they are built).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 
 from marketscope_events.timeutil import utc_now
+from marketscope_rag.components import Components
 from marketscope_rag.schemas import (
     DocumentAccepted,
     DocumentDetail,
@@ -22,9 +24,10 @@ from marketscope_rag.schemas import (
     SearchHit,
     SearchRequest,
     SearchResponse,
+    StarterKnowledgeBase,
 )
 from marketscope_rag.service import DocumentService, Upload, UploadOutcome
-from marketscope_servicekit import Identity, current_identity
+from marketscope_servicekit import Identity, components_of, current_identity
 
 router = APIRouter(tags=["rag"])
 
@@ -39,8 +42,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def documents(request: Request) -> DocumentService:
-    service: DocumentService = request.app.state.documents
-    return service
+    return components_of(request, Components).documents
 
 
 Documents = Annotated[DocumentService, Depends(documents)]
@@ -153,4 +155,29 @@ async def search(request: SearchRequest, caller: Caller, service: Documents) -> 
         query=request.query,
         mode=request.mode,
         hits=[SearchHit.of(hit, request.query) for hit in hits],
+    )
+
+
+@router.post(
+    "/knowledge-base/starter",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        200: {"model": StarterKnowledgeBase, "description": "All of them were there already"},
+        **_problems(403, 409),
+    },
+)
+async def upload_starter_knowledge_base(
+    caller: Caller, service: Documents, response: Response
+) -> StarterKnowledgeBase:
+    """Upload the starter guides shipped with the service into the shared knowledge base
+    (admins only). Idempotent: guides already there answer their existing documents, and
+    the status is 200 when nothing new was queued for indexing."""
+    outcomes = await service.upload_starter_documents(caller)
+    if not any(outcome.created for outcome in outcomes):
+        response.status_code = status.HTTP_200_OK
+    return StarterKnowledgeBase(
+        documents=[
+            DocumentAccepted.of(outcome.document, deduplicated=not outcome.created)
+            for outcome in outcomes
+        ]
     )

@@ -1,15 +1,27 @@
-"""The rag service's errors: one base class, each subclass one HTTP status.
+"""The rag service's errors: one base class; each error an HTTP request can meet is also
+one of servicekit's shared kinds, which fixes its status.
 
 Domain code raises these; servicekit's problem handlers turn them into
-``application/problem+json``. Indexing failures (`ExtractionError`) never reach HTTP:
-the event handler records them on the document and rejects the message.
+``application/problem+json``. Most keep a rag-specific problem ``type``
+(``urn:marketscope:problem:rag:<slug>``) that names the failure more precisely than the
+shared kind. Indexing failures (`ExtractionError`) never reach HTTP: the event handler
+records them on the document and rejects the message.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from marketscope_servicekit import ServiceError
+from marketscope_servicekit import (
+    Conflict,
+    DependencyUnavailable,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+    UnsupportedMediaType,
+)
 
 PROBLEM = "urn:marketscope:problem:rag:"
 
@@ -18,8 +30,7 @@ class RagError(ServiceError):
     """Base of every error of the rag service."""
 
 
-class DocumentNotFoundError(RagError):
-    status: ClassVar[int] = 404
+class DocumentNotFoundError(NotFound, RagError):
     title: ClassVar[str | None] = "Document not found"
     type: ClassVar[str] = PROBLEM + "document-not-found"
 
@@ -31,14 +42,11 @@ class DocumentNotFoundError(RagError):
         self.document_id = document_id
 
 
-class ForbiddenError(RagError):
-    status: ClassVar[int] = 403
-    title: ClassVar[str | None] = "Forbidden"
-    type: ClassVar[str] = PROBLEM + "forbidden"
+class ForbiddenError(Forbidden, RagError):
+    """Visible but not the caller's to change (the shared knowledge base is admins')."""
 
 
-class DocumentTooLargeError(RagError):
-    status: ClassVar[int] = 413
+class DocumentTooLargeError(PayloadTooLarge, RagError):
     title: ClassVar[str | None] = "Document too large"
     type: ClassVar[str] = PROBLEM + "document-too-large"
 
@@ -49,8 +57,7 @@ class DocumentTooLargeError(RagError):
         )
 
 
-class UnsupportedDocumentError(RagError):
-    status: ClassVar[int] = 415
+class UnsupportedDocumentError(UnsupportedMediaType, RagError):
     title: ClassVar[str | None] = "Unsupported document type"
     type: ClassVar[str] = PROBLEM + "unsupported-document"
 
@@ -58,14 +65,12 @@ class UnsupportedDocumentError(RagError):
         super().__init__(detail, extensions={"declared": declared, "detected": detected})
 
 
-class InvalidDocumentError(RagError):
-    status: ClassVar[int] = 422
+class InvalidDocumentError(InvalidRequest, RagError):
     title: ClassVar[str | None] = "Invalid document"
     type: ClassVar[str] = PROBLEM + "invalid-document"
 
 
-class DuplicateDocumentError(RagError):
-    status: ClassVar[int] = 409
+class DuplicateDocumentError(Conflict, RagError):
     title: ClassVar[str | None] = "Duplicate document"
     type: ClassVar[str] = PROBLEM + "duplicate-document"
 
@@ -74,24 +79,25 @@ class DuplicateDocumentError(RagError):
             f"These bytes are already document {document_id}.",
             extensions={"document_id": document_id},
         )
+        self.document_id = document_id
 
 
-class StorageUnavailableError(RagError):
-    status: ClassVar[int] = 503
+class StorageUnavailableError(DependencyUnavailable, RagError):
+    """The table or the bucket did not answer, throttled, or refused for a reason the
+    caller cannot fix: retrying later may work."""
+
     title: ClassVar[str | None] = "Storage unavailable"
     type: ClassVar[str] = PROBLEM + "storage-unavailable"
 
 
-class ConflictError(RagError):
-    status: ClassVar[int] = 409
+class ConflictError(Conflict, RagError):
     title: ClassVar[str | None] = "Concurrent change"
     type: ClassVar[str] = PROBLEM + "concurrent-change"
 
 
-class ExtractionError(RagError):
+class ExtractionError(InvalidRequest, RagError):
     """The stored bytes cannot be turned into text (corrupt PDF, broken encoding)."""
 
-    status: ClassVar[int] = 422
     title: ClassVar[str | None] = "Unreadable document"
     type: ClassVar[str] = PROBLEM + "unreadable-document"
 

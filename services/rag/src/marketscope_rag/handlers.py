@@ -16,7 +16,7 @@ from marketscope_events import (
 )
 from marketscope_events.catalog import DocumentUploaded
 from marketscope_rag.errors import ConflictError, StorageUnavailableError
-from marketscope_rag.indexing import DocumentUnreadableError, Indexer
+from marketscope_rag.indexing.indexer import DocumentUnreadableError, Indexer
 
 
 class DocumentEventHandlers:

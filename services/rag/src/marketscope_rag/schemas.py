@@ -8,9 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from marketscope_rag.documents import DocumentState, DocumentStatus
-from marketscope_rag.lexical_index import snippet
-from marketscope_rag.retrieval import Hit
+from marketscope_rag.documents.state import DocumentState, DocumentStatus
+from marketscope_rag.search.lexical_index import snippet
+from marketscope_rag.search.retrieval import Hit
 
 
 class Problem(BaseModel):
@@ -151,3 +151,9 @@ class SearchResponse(BaseModel):
     query: str
     mode: Literal["hybrid", "vector", "bm25"]
     hits: list[SearchHit]
+
+
+class StarterKnowledgeBase(BaseModel):
+    documents: list[DocumentAccepted] = Field(
+        description="The starter guides as shared documents, in their packaged order"
+    )

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from marketscope_events import CATALOG
 from marketscope_events.catalog import DocumentDeleted, DocumentUploaded
 from marketscope_events.timeutil import Clock, utc_now
-from marketscope_rag.documents import SHARED_OWNER, DocumentState, stream_id
+from marketscope_rag.documents.objects import DocumentObjects, safe_filename
+from marketscope_rag.documents.state import SHARED_OWNER, DocumentState, stream_id
 from marketscope_rag.errors import (
     ConflictError,
     DocumentNotFoundError,
@@ -29,9 +30,14 @@ from marketscope_rag.errors import (
     InvalidDocumentError,
     RagError,
 )
-from marketscope_rag.extraction import sniff
-from marketscope_rag.objects import DocumentObjects, safe_filename
-from marketscope_rag.retrieval import ChunkIndex, Hit, SearchMode
+from marketscope_rag.indexing.extraction import sniff
+from marketscope_rag.search.retrieval import ChunkIndex, Hit, SearchMode
+from marketscope_rag.starter import (
+    STARTER_CONTENT_TYPE,
+    STARTER_DOCUMENTS,
+    STARTER_TAGS,
+    starter_document,
+)
 from marketscope_rag.store import DocumentRepository
 from marketscope_servicekit import Identity, MetricsRecorder
 
@@ -140,6 +146,21 @@ class DocumentService:
             await self._repository.release_bytes(owner, sha256, document_id)
             raise
         return UploadOutcome(state, created=True)
+
+    async def upload_starter_documents(self, identity: Identity) -> list[UploadOutcome]:
+        """The packaged starter guides into the shared knowledge base (admins only), in
+        `STARTER_DOCUMENTS` order: ordinary uploads, so a second call answers the
+        documents the first one made."""
+        if not identity.is_admin:
+            raise ForbiddenError("Only administrators load the starter knowledge base.")
+        return [
+            await self.upload(
+                identity,
+                Upload(name, STARTER_CONTENT_TYPE, starter_document(name), STARTER_TAGS),
+                shared=True,
+            )
+            for name in STARTER_DOCUMENTS
+        ]
 
     async def _claim(self, owner: str, sha256: str, document_id: str) -> DocumentState | None:
         """The live document that already has these bytes, or None once they are ours."""

@@ -1,4 +1,4 @@
-"""DynamoDB tables (TTL on, streams where the spec asks) and S3 buckets (versioning)."""
+"""DynamoDB tables (TTL on) and S3 buckets (versioning)."""
 
 from __future__ import annotations
 
@@ -31,25 +31,13 @@ def apply_table(clients: Clients, resource: Resource) -> Outcome:
     if table is None:
         dynamodb.create_table(**definition)
     _wait_until_active(dynamodb, name)
-    changes = [] if table is None else _enable_stream(dynamodb, table, definition)
-    changes += _enable_ttl(dynamodb, name, resource["ttl_attribute"])
+    changes = _enable_ttl(dynamodb, name, resource["ttl_attribute"])
     return CREATED if table is None else found(changes)
 
 
 def _wait_until_active(dynamodb: Any, name: str) -> None:
     waiter = dynamodb.get_waiter("table_exists")
     waiter.wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
-
-
-def _enable_stream(dynamodb: Any, table: dict[str, Any], definition: dict[str, Any]) -> list[str]:
-    """Turning a stream on is cheap; changing its view type (off, then on) is left to a
-    person, since consumers of the old stream would lose their position."""
-    wanted = definition.get("StreamSpecification")
-    if not wanted or table.get("StreamSpecification", {}).get("StreamEnabled"):
-        return []
-    dynamodb.update_table(TableName=table["TableName"], StreamSpecification=wanted)
-    _wait_until_active(dynamodb, table["TableName"])
-    return ["StreamSpecification"]
 
 
 def _enable_ttl(dynamodb: Any, name: str, attribute: str) -> list[str]:

@@ -2,7 +2,8 @@
 
 Everything here follows from the catalog (who consumes which event) and the topology
 (which service takes one queue per instance), plus the two feeds the catalog does not
-describe: the ops-alerts topic (to the notifier) and the scheduled rules.
+describe: the ops-alerts topic (to the notifier) and the scheduled rules. Events the
+catalog keeps stream-only have no topic, so nothing is provisioned for them.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from marketscope_events.catalog import Catalog, dlq_name, queue_name
-from marketscope_events.subscriptions import DEFAULT_MAX_RECEIVE_COUNT
+from marketscope_events.subscriptions import (
+    DEFAULT_MAX_RECEIVE_COUNT,
+    DLQ_RETENTION_SECONDS,
+    QUEUE_RETENTION_SECONDS,
+    VISIBILITY_TIMEOUT_SECONDS,
+)
 from marketscope_infra.definitions.model import JsonObject, Resource, queue_arn, rule_arn, topic_arn
 from marketscope_infra.definitions.scheduling import rules_for
 from marketscope_platform.topology import OPS_TOPIC, ServiceInfo
 
 OPS_CONSUMER = "notifier"
-
-# The same values subscriptions.ensure_queue uses for the queues services make at runtime.
-VISIBILITY_TIMEOUT_SECONDS = 30
-QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,9 @@ class QueueFeeds:
 
 
 def queue_feeds(catalog: Catalog, service: str) -> QueueFeeds:
-    topics = sorted(spec.topic for spec in catalog.subscriptions_of(service))
+    topics = sorted(
+        topic for spec in catalog.subscriptions_of(service) if (topic := spec.topic) is not None
+    )
     if service == OPS_CONSUMER:
         topics.append(OPS_TOPIC)
     return QueueFeeds(topics=tuple(topics), rules=tuple(rule.name for rule in rules_for(service)))
@@ -46,10 +49,11 @@ def topics(catalog: Catalog) -> list[Resource]:
     catalog_topics = [
         Resource(
             "topic",
-            spec.topic,
-            {"arn": topic_arn(spec.topic), "event": spec.name, "producer": spec.producer},
+            topic,
+            {"arn": topic_arn(topic), "event": spec.name, "producer": spec.producer},
         )
-        for spec in catalog.specs.values()
+        for spec in catalog
+        if (topic := spec.topic) is not None
     ]
     ops_topic = Resource(
         "topic", OPS_TOPIC, {"arn": topic_arn(OPS_TOPIC), "purpose": "CloudWatch alarm actions"}

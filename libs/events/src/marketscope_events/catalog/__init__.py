@@ -8,6 +8,8 @@ from marketscope_events.catalog.events import (
     AnalysisRequested,
     DocumentDeleted,
     DocumentIndexed,
+    DocumentIndexingFailed,
+    DocumentIndexingStarted,
     DocumentUploaded,
     NotificationCreated,
     QuoteUpdatedV1,
@@ -15,7 +17,6 @@ from marketscope_events.catalog.events import (
 )
 from marketscope_events.catalog.fields import EventData
 from marketscope_events.catalog.registry import (
-    SERVICES,
     Catalog,
     DecodedEvent,
     EventSpec,
@@ -29,7 +30,6 @@ QuoteUpdated = QuoteUpdatedV2
 
 __all__ = [
     "CATALOG",
-    "SERVICES",
     "AlertTriggered",
     "AnalysisCompleted",
     "AnalysisFailed",
@@ -38,6 +38,8 @@ __all__ = [
     "DecodedEvent",
     "DocumentDeleted",
     "DocumentIndexed",
+    "DocumentIndexingFailed",
+    "DocumentIndexingStarted",
     "DocumentUploaded",
     "EventData",
     "EventSpec",

@@ -13,6 +13,7 @@ def _spec(
     subscribers: set[str],
     description: str,
     *models: type[EventData],
+    published: bool = True,
 ) -> EventSpec:
     return EventSpec(
         name=models[0].event_name,
@@ -20,7 +21,13 @@ def _spec(
         subscribers=frozenset(subscribers),
         models={model.event_version: model for model in models},
         description=description,
+        published=published,
     )
+
+
+def _stream_only(producer: str, description: str, *models: type[EventData]) -> EventSpec:
+    """An event its producer keeps in its own stream and never publishes."""
+    return _spec(producer, set(), description, *models, published=False)
 
 
 CATALOG = Catalog.of(
@@ -42,6 +49,16 @@ CATALOG = Catalog.of(
             events.DocumentIndexed,
         ),
         _spec("rag", set(), "A document and its chunks were removed.", events.DocumentDeleted),
+        _stream_only(
+            "rag",
+            "Indexing of a document version began. Kept in rag's stream, never published.",
+            events.DocumentIndexingStarted,
+        ),
+        _stream_only(
+            "rag",
+            "Indexing of a document version failed. Kept in rag's stream, never published.",
+            events.DocumentIndexingFailed,
+        ),
         _spec("chat", {"chat"}, "An analysis job was requested.", events.AnalysisRequested),
         _spec(
             "chat",

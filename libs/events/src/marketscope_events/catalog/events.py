@@ -83,6 +83,27 @@ class DocumentIndexed(EventData):
     indexed_at: UtcDateTime
 
 
+class DocumentIndexingStarted(EventData):
+    """Indexing of a document version began (kept in the document's stream only)."""
+
+    event_name: ClassVar[str] = "DocumentIndexingStarted"
+    event_version: ClassVar[int] = 1
+
+    document_id: Identifier
+    version_id: str | None = Field(description="S3 object version being indexed")
+
+
+class DocumentIndexingFailed(EventData):
+    """Indexing of a document version failed for good (kept in the document's stream only)."""
+
+    event_name: ClassVar[str] = "DocumentIndexingFailed"
+    event_version: ClassVar[int] = 1
+
+    document_id: Identifier
+    version_id: str | None = Field(description="S3 object version that failed")
+    reason: str = Field(description="Why the document could not be indexed")
+
+
 class DocumentDeleted(EventData):
     """A document and its chunks were removed."""
 

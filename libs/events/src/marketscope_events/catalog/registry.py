@@ -1,14 +1,16 @@
 """The catalog: for every event, who produces it, its SNS topic and who subscribes.
 
 Infra provisioning, the JSON Schema files and the AsyncAPI document are all generated
-from this one registry.
+from this one registry. A few events are kept in their producer's stream only (rag's
+DocumentIndexingStarted): they are in the catalog so they decode and upcast like any
+other, but they are unpublished, with no topic and no subscribers.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -18,11 +20,14 @@ from pydantic import ValidationError
 from marketscope_events.catalog.fields import EventData
 from marketscope_events.catalog.upcasting import UpcasterChain
 from marketscope_events.envelope import Envelope, EventType
-from marketscope_events.errors import InvalidEventDataError, UnknownEventTypeError
+from marketscope_events.errors import (
+    InvalidEventDataError,
+    MalformedEnvelopeError,
+    UnknownEventTypeError,
+)
 from marketscope_events.timeutil import utc_now
 from marketscope_events.tracing import current_traceparent
 
-SERVICES: tuple[str, ...] = ("gateway", "chat", "market-data", "rag", "notifier")
 RESOURCE_PREFIX = "marketscope"
 
 DataT = TypeVar("DataT", bound=EventData)
@@ -58,9 +63,17 @@ class EventSpec:
     subscribers: frozenset[str]
     models: Mapping[int, type[EventData]]
     description: str
+    published: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.published and self.subscribers:
+            raise ValueError(f"{self.name} is unpublished: nobody can subscribe to it")
 
     @property
-    def topic(self) -> str:
+    def topic(self) -> str | None:
+        """The SNS topic, shared by all versions; None for an unpublished event."""
+        if not self.published:
+            return None
         return f"{RESOURCE_PREFIX}-{kebab_case(self.name)}"
 
     @property
@@ -87,35 +100,67 @@ class DecodedEvent(Generic[DataT]):
 
 @dataclass
 class Catalog:
+    """``specs`` are the published events, each with its topic, and iterating the catalog
+    yields them: that is the contract between services that infra and the AsyncAPI
+    document are made from. ``unpublished`` are the stream-only events. Lookups by name
+    or type (`spec`, `new_event`, `decode`) know both."""
+
     specs: Mapping[str, EventSpec]
     upcasters: UpcasterChain = field(default_factory=UpcasterChain)
+    unpublished: Mapping[str, EventSpec] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if any(not spec.published for spec in self.specs.values()):
+            raise ValueError("specs holds the published events only")
+        if any(spec.published for spec in self.unpublished.values()):
+            raise ValueError("unpublished holds the unpublished events only")
+        if both := self.specs.keys() & self.unpublished.keys():
+            raise ValueError(f"events both published and not: {sorted(both)}")
 
     @classmethod
     def of(cls, specs: Iterable[EventSpec], upcasters: UpcasterChain) -> Catalog:
-        by_name = {spec.name: spec for spec in specs}
-        return cls(specs=by_name, upcasters=upcasters)
+        every = list(specs)
+        return cls(
+            specs={spec.name: spec for spec in every if spec.published},
+            upcasters=upcasters,
+            unpublished={spec.name: spec for spec in every if not spec.published},
+        )
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[EventSpec]:
+        """The published events."""
         return iter(self.specs.values())
 
+    def all_specs(self) -> list[EventSpec]:
+        """Every event, published ones first."""
+        return [*self.specs.values(), *self.unpublished.values()]
+
     def spec(self, name: str) -> EventSpec:
-        try:
-            return self.specs[name]
-        except KeyError:
-            raise UnknownEventTypeError(name) from None
+        spec = self.specs.get(name) or self.unpublished.get(name)
+        if spec is None:
+            raise UnknownEventTypeError(name)
+        return spec
 
     def spec_for_type(self, event_type: str) -> EventSpec:
         parsed = EventType.parse(event_type)
-        spec = self.specs.get(parsed.name)
+        spec = self.specs.get(parsed.name) or self.unpublished.get(parsed.name)
         if spec is None or spec.producer != parsed.service or parsed.version not in spec.models:
             raise UnknownEventTypeError(event_type)
         return spec
+
+    def is_unpublished(self, event_type: str) -> bool:
+        """True when ``event_type`` is a stream-only event of this catalog (False for a
+        published or an unknown one)."""
+        try:
+            return not self.spec_for_type(event_type).published
+        except (UnknownEventTypeError, MalformedEnvelopeError):
+            return False
 
     def subscriptions_of(self, service: str) -> list[EventSpec]:
         return [spec for spec in self.specs.values() if service in spec.subscribers]
 
     def produced_by(self, service: str) -> list[EventSpec]:
-        return [spec for spec in self.specs.values() if spec.producer == service]
+        """The events ``service`` produces, published or not."""
+        return [spec for spec in self.all_specs() if spec.producer == service]
 
     def new_event(
         self,

@@ -1,4 +1,4 @@
-"""Consuming events from SQS."""
+"""Consuming events (and raw messages) from SQS."""
 
 from marketscope_events.consuming.consumer import (
     ConsumerSettings,
@@ -11,6 +11,7 @@ from marketscope_events.consuming.idempotency import (
     IdempotencyStore,
     InMemoryIdempotencyStore,
 )
+from marketscope_events.consuming.raw import RawHandler, RawMessage, RawRoute, unwrap_sns
 from marketscope_events.consuming.reports import MessageReport, Outcome
 
 __all__ = [
@@ -22,5 +23,9 @@ __all__ = [
     "MessageReport",
     "NoHandlerError",
     "Outcome",
+    "RawHandler",
+    "RawMessage",
+    "RawRoute",
     "SqsConsumer",
+    "unwrap_sns",
 ]

@@ -15,16 +15,20 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marketscope_events.catalog import CATALOG, Catalog
 from marketscope_events.consuming.dispatch import Dispatcher, Handler, NoHandlerError
 from marketscope_events.consuming.idempotency.base import IdempotencyStore
-from marketscope_events.consuming.queue import ConsumerQueue
+from marketscope_events.consuming.queue import ConsumerQueue, Message
+from marketscope_events.consuming.raw import RawRoute
 from marketscope_events.consuming.reports import MessageReport
 from marketscope_events.timeutil import Clock, utc_now
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +55,7 @@ class ConsumerSettings:
 class SqsConsumer:
     def __init__(
         self,
-        sqs: Any,
+        sqs: SQSClient,
         settings: ConsumerSettings,
         idempotency: IdempotencyStore,
         *,
@@ -82,12 +86,11 @@ class SqsConsumer:
     def on(self, event_name: str, handler: Handler) -> None:
         self._dispatcher.on(event_name, handler)
 
-    def handler(self, event_name: str) -> Callable[[Handler], Handler]:
-        def register(function: Handler) -> Handler:
-            self.on(event_name, function)
-            return function
-
-        return register
+    def route_raw(self, route: RawRoute) -> None:
+        """Handle messages that are not CloudEvents (an EventBridge rule's, an alarm's)
+        with the first registered route whose ``matches`` accepts them. Reports name them
+        ``raw:<route name>``; without a matching route they are rejected as malformed."""
+        self._dispatcher.route_raw(route)
 
     def stop(self) -> None:
         """Stop receiving; `run` returns once the messages in hand are finished."""
@@ -147,7 +150,7 @@ class SqsConsumer:
             return 0
         return reserved
 
-    async def _receive_unless_stopped(self, count: int) -> list[dict[str, Any]]:
+    async def _receive_unless_stopped(self, count: int) -> list[Message]:
         # A long poll is let finish rather than cancelled: the queue would still hand the
         # next message to the abandoned poll and hide it for a visibility timeout. What
         # arrives after stop() is released at once, unhandled and undeleted.
@@ -167,11 +170,11 @@ class SqsConsumer:
             return []
         return messages
 
-    async def _process_and_release(self, messages: list[dict[str, Any]]) -> list[MessageReport]:
+    async def _process_and_release(self, messages: list[Message]) -> list[MessageReport]:
         return await self.process_batch(messages, release_slots=True)
 
     async def process_batch(
-        self, messages: Sequence[dict[str, Any]], *, release_slots: bool = False
+        self, messages: Sequence[Message], *, release_slots: bool = False
     ) -> list[MessageReport]:
         """Handle messages concurrently; delete the handled ones in batches as they finish."""
         tasks = {
@@ -194,7 +197,7 @@ class SqsConsumer:
                     self._on_report(report)
         return reports
 
-    async def _handle_message(self, message: dict[str, Any], release_slot: bool) -> MessageReport:
+    async def _handle_message(self, message: Message, release_slot: bool) -> MessageReport:
         try:
             return await self._dispatcher.dispatch(message)
         finally:

@@ -1,5 +1,6 @@
-"""Handling one received message: decode and upcast it, claim it for idempotency, run
-its handler under a trace span with a visibility heartbeat, and say what happened.
+"""Handling one received message: decode and upcast it (or, when it is not a CloudEvent,
+find its raw route), claim it for idempotency, run its handler under a trace span with a
+visibility heartbeat, and say what happened.
 
 Terminal failures leave the message visible at once, so the queue's redrive policy moves
 it to the DLQ after maxReceiveCount; transient ones leave it invisible for a backoff.
@@ -11,16 +12,19 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 
 from marketscope_events.catalog import Catalog, DecodedEvent
 from marketscope_events.consuming.idempotency.base import IdempotencyStore
 from marketscope_events.consuming.messages import envelope_from_body
 from marketscope_events.consuming.queue import ConsumerQueue, Message
+from marketscope_events.consuming.raw import RawMessage, RawRoute, first_match
 from marketscope_events.consuming.reports import MessageReport, Outcome
 from marketscope_events.errors import (
     EventAlreadyHandledError,
@@ -51,6 +55,22 @@ class NoHandlerError(TerminalHandlerError):
         super().__init__(f"{consumer} has no handler for {event_name}")
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One message ready to run: what to claim, what to run, and how to trace it."""
+
+    message: Message
+    receive_count: int
+    event_type: str
+    event_id: str
+    claim: str
+    run: Callable[[], Awaitable[None]]
+    span_name: str
+    span_context: Context | None
+    span_attributes: Mapping[str, str]
+    event_time: datetime | None = None
+
+
 def retry_delay(receive_count: int, *, base_seconds: float, max_seconds: float) -> int:
     """Exponential backoff with full jitter over the receive count, in whole seconds."""
     ceiling = min(max_seconds, base_seconds * 2 ** max(receive_count - 1, 0))
@@ -58,7 +78,8 @@ def retry_delay(receive_count: int, *, base_seconds: float, max_seconds: float) 
 
 
 class Dispatcher:
-    """Runs the handler registered for each message's event type."""
+    """Runs the handler registered for each message's event type, or the first raw route
+    that matches a message that is not a CloudEvent."""
 
     def __init__(
         self,
@@ -85,10 +106,16 @@ class Dispatcher:
         self._retry_base_seconds = retry_base_seconds
         self._retry_max_seconds = retry_max_seconds
         self.handlers: dict[str, Handler] = {}
+        self.raw_routes: list[RawRoute] = []
 
     def on(self, event_name: str, handler: Handler) -> None:
         self._catalog.spec(event_name)
         self.handlers[event_name] = handler
+
+    def route_raw(self, route: RawRoute) -> None:
+        if any(existing.name == route.name for existing in self.raw_routes):
+            raise ValueError(f"{self.consumer} already has a raw route named {route.name!r}")
+        self.raw_routes.append(route)
 
     async def dispatch(self, message: Message) -> MessageReport:
         try:
@@ -98,20 +125,17 @@ class Dispatcher:
             return await self._fail(message, 1, None, None, exc, terminal=False)
 
     async def _handle(self, message: Message) -> MessageReport:
-        message_id = str(message.get("MessageId", "?"))
         receive_count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        event_type: str | None = None
-        event_id: str | None = None
         try:
             envelope = envelope_from_body(str(message.get("Body", "")))
-            event_type, event_id = envelope.type, envelope.id
+        except MalformedEnvelopeError as exc:
+            return await self._handle_raw(message, receive_count, exc)
+        event_type, event_id = envelope.type, envelope.id
+        try:
             decoded = self._catalog.decode(envelope)
             handler = self.handlers.get(decoded.envelope.event_type.name)
             if handler is None:
                 raise NoHandlerError(self.consumer, decoded.envelope.event_type.name)
-            await self._idempotency.begin(self.consumer, envelope.id, claim_for=self._claim_for)
-        except EventAlreadyHandledError:
-            return MessageReport(message_id, Outcome.DUPLICATE, receive_count, event_type, event_id)
         except TERMINAL_ERRORS as exc:
             return await self._fail(
                 message, receive_count, event_type, event_id, exc, terminal=True
@@ -120,50 +144,122 @@ class Dispatcher:
             return await self._fail(
                 message, receive_count, event_type, event_id, exc, terminal=False
             )
+        job = _Job(
+            message,
+            receive_count,
+            event_type,
+            event_id,
+            claim=envelope.id,
+            run=lambda: handler(decoded),
+            span_name=f"{envelope.event_type.name} process",
+            span_context=context_from_traceparent(envelope.traceparent),
+            span_attributes={
+                "messaging.message.id": envelope.id,
+                "cloudevents.event_type": envelope.type,
+            },
+            event_time=envelope.time,
+        )
+        return await self._run_job(job)
+
+    async def _handle_raw(
+        self, message: Message, receive_count: int, malformed: MalformedEnvelopeError
+    ) -> MessageReport:
+        """Not a CloudEvent: the first raw route that matches takes it; with none, it is
+        as malformed as it was always (terminal)."""
+        raw = RawMessage.from_sqs(message, receive_count)
+        try:
+            route = first_match(self.raw_routes, raw)
+        except Exception as exc:
+            return await self._fail(message, receive_count, None, None, exc, terminal=True)
+        if route is None:
+            return await self._fail(message, receive_count, None, None, malformed, terminal=True)
+        try:
+            key = route.idempotency_key(raw)
+            if not key:
+                raise ValueError("the key is empty")
+        except Exception as exc:
+            problem = TerminalHandlerError(f"no idempotency key for {route.event_type}: {exc}")
+            return await self._fail(
+                message, receive_count, route.event_type, None, problem, terminal=True
+            )
+        job = _Job(
+            message,
+            receive_count,
+            route.event_type,
+            key,
+            claim=route.claim_key(key),
+            run=lambda: route.handler(raw),
+            span_name=f"{route.name} process",
+            span_context=context_from_traceparent(_string_attribute(raw, "traceparent")),
+            span_attributes={
+                "messaging.message.id": raw.message_id,
+                "marketscope.raw_route": route.name,
+            },
+        )
+        return await self._run_job(job)
+
+    async def _run_job(self, job: _Job) -> MessageReport:
+        message, receive_count = job.message, job.receive_count
+        message_id = str(message.get("MessageId", "?"))
+        try:
+            await self._idempotency.begin(self.consumer, job.claim, claim_for=self._claim_for)
+        except EventAlreadyHandledError:
+            return MessageReport(
+                message_id, Outcome.DUPLICATE, receive_count, job.event_type, job.event_id
+            )
+        except Exception as exc:
+            return await self._fail(
+                message, receive_count, job.event_type, job.event_id, exc, terminal=False
+            )
 
         try:
-            await self._run_handler(handler, decoded, message)
+            await self._run_handler(job)
             # Publish-to-handled ends when the handler does, not after the bookkeeping.
-            lag_ms = (self._clock() - envelope.time).total_seconds() * 1000
+            lag_ms = (
+                None
+                if job.event_time is None
+                else (self._clock() - job.event_time).total_seconds() * 1000
+            )
         except BaseException as exc:
-            await self._release_claim(envelope.id)
+            await self._release_claim(job.claim)
             if isinstance(exc, TerminalHandlerError):
                 return await self._fail(
-                    message, receive_count, event_type, event_id, exc, terminal=True
+                    message, receive_count, job.event_type, job.event_id, exc, terminal=True
                 )
             if isinstance(exc, Exception):
                 return await self._fail(
-                    message, receive_count, event_type, event_id, exc, terminal=False
+                    message, receive_count, job.event_type, job.event_id, exc, terminal=False
                 )
             raise
         try:
-            await self._idempotency.complete(self.consumer, envelope.id, keep_for=self._keep_for)
+            await self._idempotency.complete(self.consumer, job.claim, keep_for=self._keep_for)
         except EventsError:
             # Handled all the same: deleting it beats running the handler again later.
-            logger.warning("could not record %s as handled", envelope.id, exc_info=True)
+            logger.warning("could not record %s as handled", job.claim, exc_info=True)
         return MessageReport(
-            message_id, Outcome.HANDLED, receive_count, event_type, event_id, lag_ms=lag_ms
+            message_id,
+            Outcome.HANDLED,
+            receive_count,
+            job.event_type,
+            job.event_id,
+            lag_ms=lag_ms,
         )
 
-    async def _run_handler(
-        self, handler: Handler, decoded: DecodedEvent[Any], message: Message
-    ) -> None:
-        envelope = decoded.envelope
-        heartbeat = asyncio.create_task(self._heartbeat(str(message["ReceiptHandle"])))
+    async def _run_handler(self, job: _Job) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(str(job.message["ReceiptHandle"])))
         try:
             with tracer.start_as_current_span(
-                f"{envelope.event_type.name} process",
-                context=context_from_traceparent(envelope.traceparent),
+                job.span_name,
+                context=job.span_context,
                 kind=trace.SpanKind.CONSUMER,
                 attributes={
                     "messaging.system": "aws_sqs",
                     "messaging.operation": "process",
-                    "messaging.message.id": envelope.id,
                     "messaging.consumer.group.name": self.consumer,
-                    "cloudevents.event_type": envelope.type,
+                    **job.span_attributes,
                 },
             ):
-                await handler(decoded)
+                await job.run()
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -224,3 +320,10 @@ class Dispatcher:
         return MessageReport(
             message_id, outcome, receive_count, event_type, event_id, reason=reason
         )
+
+
+def _string_attribute(message: RawMessage, name: str) -> str | None:
+    value = message.message_attributes.get(name)
+    if isinstance(value, Mapping) and isinstance(value.get("StringValue"), str):
+        return str(value["StringValue"])
+    return None

@@ -5,19 +5,24 @@ and redelivery (with idempotent handling) make them safe to survive."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-Message = dict[str, Any]
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs import SQSClient
+
+# A received message as SQS returns it (``MessageId``, ``ReceiptHandle``, ``Body``,
+# ``Attributes``, ``MessageAttributes``); the stubs' MessageTypeDef is one of these.
+Message = Mapping[str, Any]
 SQS_BATCH_LIMIT = 10
 
 logger = logging.getLogger(__name__)
 
 
 class ConsumerQueue:
-    def __init__(self, sqs: Any, queue_url: str) -> None:
+    def __init__(self, sqs: SQSClient, queue_url: str) -> None:
         self._sqs = sqs
         self.url = queue_url
 
@@ -30,11 +35,11 @@ class ConsumerQueue:
             MaxNumberOfMessages=count,
             WaitTimeSeconds=wait_seconds,
             VisibilityTimeout=visibility_timeout,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            # All: raw routes see SentTimestamp, SenderId, AWSTraceHeader as well.
+            MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        messages: list[Message] = response.get("Messages", [])
-        return messages
+        return [*response.get("Messages", [])]
 
     async def set_visibility(self, receipt_handle: str, seconds: int) -> None:
         try:

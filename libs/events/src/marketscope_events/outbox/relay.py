@@ -1,7 +1,9 @@
 """The outbox relay: publishes what the store marked pending, then clears the marker.
 
 An append and its marker are one write, so a crash between append and publish loses
-nothing: the next relay pass finds the marker and publishes (at-least-once).
+nothing: the next relay pass finds the marker and publishes (at-least-once). A stream-only
+event that was appended to be published by mistake is never handed to the publisher: its
+marker is cleared with an error in the log, so it cannot block the outbox.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from marketscope_events.catalog import CATALOG, Catalog
 from marketscope_events.envelope import Envelope
 from marketscope_events.errors import EventsError
 from marketscope_events.store.base import EventStore, OutboxEntry
@@ -38,9 +41,11 @@ class OutboxRelay:
         *,
         batch_size: int = 10,
         idle_interval: float = 1.0,
+        catalog: Catalog = CATALOG,
     ) -> None:
         self._store = store
         self._publisher = publisher
+        self._catalog = catalog
         self._batch_size = batch_size
         self._idle_interval = idle_interval
         self._wake = asyncio.Event()
@@ -64,24 +69,46 @@ class OutboxRelay:
         total = 0
         while True:
             entries = await self._store.pending_publication(self._batch_size)
-            published = await self._publish(entries)
+            published, cleared = await self._publish(entries)
             total += published
-            if published < self._batch_size:
+            if published + cleared < self._batch_size:
                 # A short page means the index had no more (or the rest failed: leave
                 # them for the next sweep rather than spin on them).
                 return total
 
-    async def _publish(self, entries: Sequence[OutboxEntry]) -> int:
-        if not entries:
-            return 0
-        published_ids = set(
-            await self._publisher.publish_batch([entry.envelope for entry in entries])
-        )
-        done = [entry for entry in entries if entry.envelope.id in published_ids]
-        await self._store.mark_published(done)
-        # An append handed over while a sweep ran may have been found by the sweep too.
-        self._handed_over = [e for e in self._handed_over if e.envelope.id not in published_ids]
-        return len(done)
+    async def _publish(self, entries: Sequence[OutboxEntry]) -> tuple[int, int]:
+        """Publish ``entries`` and clear their markers. Returns how many were published
+        and how many stream-only ones had their marker cleared without publishing."""
+        stream_only: list[OutboxEntry] = []
+        to_publish: list[OutboxEntry] = []
+        for entry in entries:
+            unpublished = self._catalog.is_unpublished(entry.envelope.type)
+            (stream_only if unpublished else to_publish).append(entry)
+        if stream_only:
+            await self._clear_stream_only(stream_only)
+        done: list[OutboxEntry] = []
+        if to_publish:
+            published_ids = set(
+                await self._publisher.publish_batch([entry.envelope for entry in to_publish])
+            )
+            done = [entry for entry in to_publish if entry.envelope.id in published_ids]
+            await self._store.mark_published(done)
+            # An append handed over while a sweep ran may have been found by the sweep too.
+            self._handed_over = [e for e in self._handed_over if e.envelope.id not in published_ids]
+        return len(done), len(stream_only)
+
+    async def _clear_stream_only(self, entries: Sequence[OutboxEntry]) -> None:
+        for entry in entries:
+            logger.error(
+                "%s (event %s in %s) is stream-only but was appended with publish=True; "
+                "its outbox marker is cleared and it is not published",
+                entry.envelope.type,
+                entry.envelope.id,
+                entry.stream_id,
+            )
+        await self._store.mark_published(entries)
+        cleared = {entry.envelope.id for entry in entries}
+        self._handed_over = [e for e in self._handed_over if e.envelope.id not in cleared]
 
     async def _publish_handed_over(self) -> None:
         while self._handed_over:

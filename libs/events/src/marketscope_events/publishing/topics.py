@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sts import STSClient
 
 
 class TopicDirectory:
@@ -12,7 +15,7 @@ class TopicDirectory:
         self.partition = partition
 
     @classmethod
-    async def from_sts(cls, sts: Any, region: str) -> TopicDirectory:
+    async def from_sts(cls, sts: STSClient, region: str) -> TopicDirectory:
         identity = await sts.get_caller_identity()
         partition = str(identity["Arn"]).split(":")[1]
         return cls(region=region, account_id=str(identity["Account"]), partition=partition)

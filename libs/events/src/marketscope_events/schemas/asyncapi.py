@@ -1,5 +1,7 @@
-"""An AsyncAPI 3.0 document of the whole catalog: one channel per SNS topic, the producer's
-send operation and every subscriber's receive operation."""
+"""An AsyncAPI 3.0 document of the catalog's published events: one channel per SNS topic,
+the producer's send operation and every subscriber's receive operation. Stream-only
+events are not messages between services, so they are left out (their JSON Schemas are
+in ``schemas/``)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ def build_asyncapi(catalog: Catalog) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for spec in catalog:
+        topic = spec.topic
+        if topic is None:
+            continue
         version_messages = {}
         for version in sorted(spec.models):
             message_name = f"{spec.name}V{version}"
@@ -60,8 +65,8 @@ def build_asyncapi(catalog: Catalog) -> dict[str, Any]:
             }
             version_messages[message_name] = {"$ref": f"#/components/messages/{message_name}"}
         channels[spec.name] = {
-            "address": spec.topic,
-            "description": f"SNS topic {spec.topic}, raw delivery to each subscriber's queue",
+            "address": topic,
+            "description": f"SNS topic {topic}, raw delivery to each subscriber's queue",
             "messages": version_messages,
         }
         channel_ref = {"$ref": f"#/channels/{spec.name}"}
@@ -84,7 +89,8 @@ def build_asyncapi(catalog: Catalog) -> dict[str, Any]:
             "title": "MarketScope events",
             "version": "1.0.0",
             "description": "Domain events of the MarketScope services, as CloudEvents 1.0 "
-            "JSON envelopes on SNS topics fanned out to per-service SQS queues.",
+            "JSON envelopes on SNS topics fanned out to per-service SQS queues. Events a "
+            "service keeps in its own stream only are not published and not listed here.",
         },
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,

@@ -34,9 +34,10 @@ def envelope_schema() -> dict[str, Any]:
 
 
 def render_json_schemas(catalog: Catalog) -> dict[str, str]:
-    """File name -> file text, for every version of every event plus the envelope."""
+    """File name -> file text, for every version of every event (stream-only ones too:
+    their data is stored like any other) plus the envelope."""
     files = {"envelope.json": _dump(envelope_schema())}
-    for spec in catalog:
+    for spec in catalog.all_specs():
         for version in sorted(spec.models):
             files[f"{spec.type_name(version)}.json"] = _dump(
                 data_schema(catalog, spec.name, version)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from marketscope_events.aws_errors import cancellation_codes, error_code
 from marketscope_events.envelope import Envelope
-from marketscope_events.errors import ConcurrencyError, StoreUnavailableError
+from marketscope_events.errors import (
+    ConcurrencyError,
+    EventsError,
+    EventStoreError,
+    StoreUnavailableError,
+)
 from marketscope_events.store.base import (
     EventStore,
     OutboxEntry,
@@ -27,6 +34,17 @@ from marketscope_events.store.table import (
 )
 from marketscope_events.timeutil import Clock, utc_now
 
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        KeysAndAttributesUnionTypeDef,
+        QueryInputTypeDef,
+        TransactWriteItemTypeDef,
+    )
+
+    Item = dict[str, AttributeValueTypeDef]
+
 SNAPSHOT_PREFIX = "Snapshot#"
 _NOT_EXPIRED = f"attribute_not_exists({TTL_ATTRIBUTE}) OR {TTL_ATTRIBUTE} > :now"
 _UNAVAILABLE_CODES = {
@@ -36,6 +54,10 @@ _UNAVAILABLE_CODES = {
     "InternalServerError",
     "ServiceUnavailable",
 }
+# Per-item reasons of a cancelled transaction: another writer got there first...
+_CONFLICT_REASONS = {"ConditionalCheckFailed", "TransactionConflict"}
+# ...or the table could not take the write just now.
+_UNAVAILABLE_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 
 
 def _epoch(value: datetime) -> str:
@@ -43,12 +65,14 @@ def _epoch(value: datetime) -> str:
 
 
 class DynamoDBEventStore(EventStore):
-    def __init__(self, dynamodb: Any, table_name: str, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, dynamodb: DynamoDBClient, table_name: str, *, clock: Clock = utc_now
+    ) -> None:
         self._db = dynamodb
         self._table = table_name
         self._clock = clock
 
-    def _now(self) -> dict[str, str]:
+    def _now(self) -> AttributeValueTypeDef:
         return {"N": _epoch(self._clock())}
 
     async def append(
@@ -61,7 +85,7 @@ class DynamoDBEventStore(EventStore):
         expires_at: datetime | None = None,
     ) -> list[Envelope]:
         stored = numbered_for_append(stream_id, events, expected_version)
-        actions: list[dict[str, Any]] = []
+        actions: list[TransactWriteItemTypeDef] = []
         if expected_version > 0:
             actions.append(
                 {
@@ -85,20 +109,18 @@ class DynamoDBEventStore(EventStore):
         try:
             await self._db.transact_write_items(TransactItems=actions)
         except ClientError as exc:
-            if _error_code(exc) in {"TransactionCanceledException", "TransactionConflictException"}:
-                raise ConcurrencyError(stream_id, expected_version) from exc
-            raise _translate(exc) from exc
+            raise _translate_append(exc, stream_id, expected_version) from exc
         except BotoCoreError as exc:
-            raise StoreUnavailableError(str(exc)) from exc
+            raise _translate(exc, stream_id) from exc
         if publish:
             self._announce(stream_id, stored)
         return stored
 
     def _event_item(
         self, stream_id: str, event: Envelope, publish: bool, expires_at: datetime | None
-    ) -> dict[str, Any]:
+    ) -> Item:
         version = event.sequence or 0
-        item: dict[str, Any] = {
+        item: Item = {
             "pk": {"S": stream_id},
             "sk": {"N": str(version)},
             "event_id": {"S": event.id},
@@ -117,39 +139,49 @@ class DynamoDBEventStore(EventStore):
 
     async def read(self, stream_id: str, *, from_version: int = 1) -> list[Envelope]:
         items = self._query(
-            KeyConditionExpression="pk = :pk AND sk >= :from",
-            FilterExpression=_NOT_EXPIRED,
-            ExpressionAttributeValues={
-                ":pk": {"S": stream_id},
-                ":from": {"N": str(max(from_version, 1))},
-                ":now": self._now(),
+            {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk AND sk >= :from",
+                "FilterExpression": _NOT_EXPIRED,
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": stream_id},
+                    ":from": {"N": str(max(from_version, 1))},
+                    ":now": self._now(),
+                },
+                "ConsistentRead": True,
             },
-            ConsistentRead=True,
+            stream_id,
         )
         return [Envelope.from_json(item["envelope"]["S"]) async for item in items]
 
     async def current_version(self, stream_id: str) -> int:
-        response = await self._call(
-            "query",
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": stream_id}},
-            ProjectionExpression="sk",
-            ScanIndexForward=False,
-            Limit=1,
-            ConsistentRead=True,
-        )
+        with _translated(stream_id):
+            response = await self._db.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": stream_id}},
+                ProjectionExpression="sk",
+                ScanIndexForward=False,
+                Limit=1,
+                ConsistentRead=True,
+            )
         items = response.get("Items", [])
         return int(items[0]["sk"]["N"]) if items else 0
 
     async def list_streams(self, prefix: str) -> list[str]:
         items = self._query(
-            IndexName=STREAMS_INDEX,
-            KeyConditionExpression="stream_category = :category AND begins_with(pk, :prefix)",
-            ExpressionAttributeValues={
-                ":category": {"S": stream_category(prefix)},
-                ":prefix": {"S": prefix},
+            {
+                "TableName": self._table,
+                "IndexName": STREAMS_INDEX,
+                "KeyConditionExpression": (
+                    "stream_category = :category AND begins_with(pk, :prefix)"
+                ),
+                "ExpressionAttributeValues": {
+                    ":category": {"S": stream_category(prefix)},
+                    ":prefix": {"S": prefix},
+                },
             },
+            None,
         )
         keys = [(item["pk"]["S"], item["sk"]["N"]) async for item in items]
         if not keys:
@@ -162,7 +194,7 @@ class DynamoDBEventStore(EventStore):
         visible: set[str] = set()
         now = self._clock().timestamp()
         for start in range(0, len(keys), 100):
-            request = {
+            request: Mapping[str, KeysAndAttributesUnionTypeDef] = {
                 self._table: {
                     "Keys": [
                         {"pk": {"S": pk}, "sk": {"N": sk}} for pk, sk in keys[start : start + 100]
@@ -171,7 +203,8 @@ class DynamoDBEventStore(EventStore):
                 }
             }
             while request:
-                response = await self._call("batch_get_item", RequestItems=request)
+                with _translated(None):
+                    response = await self._db.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self._table, []):
                     expiry = item.get(TTL_ATTRIBUTE)
                     if expiry is None or float(expiry["N"]) > now:
@@ -180,27 +213,27 @@ class DynamoDBEventStore(EventStore):
         return visible
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
-        await self._call(
-            "put_item",
-            TableName=self._table,
-            Item={
-                "pk": {"S": SNAPSHOT_PREFIX + snapshot.stream_id},
-                "sk": {"N": str(snapshot.version)},
-                "state": {"S": json.dumps(snapshot.state, separators=(",", ":"))},
-                "taken_at": {"S": snapshot.taken_at.isoformat()},
-            },
-        )
+        with _translated(snapshot.stream_id):
+            await self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": SNAPSHOT_PREFIX + snapshot.stream_id},
+                    "sk": {"N": str(snapshot.version)},
+                    "state": {"S": json.dumps(snapshot.state, separators=(",", ":"))},
+                    "taken_at": {"S": snapshot.taken_at.isoformat()},
+                },
+            )
 
     async def load_snapshot(self, stream_id: str) -> Snapshot | None:
-        response = await self._call(
-            "query",
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": SNAPSHOT_PREFIX + stream_id}},
-            ScanIndexForward=False,
-            Limit=1,
-            ConsistentRead=True,
-        )
+        with _translated(stream_id):
+            response = await self._db.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": SNAPSHOT_PREFIX + stream_id}},
+                ScanIndexForward=False,
+                Limit=1,
+                ConsistentRead=True,
+            )
         items = response.get("Items", [])
         if not items:
             return None
@@ -213,14 +246,14 @@ class DynamoDBEventStore(EventStore):
         )
 
     async def pending_publication(self, limit: int) -> list[OutboxEntry]:
-        response = await self._call(
-            "query",
-            TableName=self._table,
-            IndexName=OUTBOX_INDEX,
-            KeyConditionExpression="outbox_status = :pending",
-            ExpressionAttributeValues={":pending": {"S": OUTBOX_PENDING}},
-            Limit=limit,
-        )
+        with _translated(None):
+            response = await self._db.query(
+                TableName=self._table,
+                IndexName=OUTBOX_INDEX,
+                KeyConditionExpression="outbox_status = :pending",
+                ExpressionAttributeValues={":pending": {"S": OUTBOX_PENDING}},
+                Limit=limit,
+            )
         return [
             OutboxEntry(
                 stream_id=item["pk"]["S"],
@@ -234,39 +267,54 @@ class DynamoDBEventStore(EventStore):
         await asyncio.gather(*(self._clear_marker(entry) for entry in entries))
 
     async def _clear_marker(self, entry: OutboxEntry) -> None:
-        await self._call(
-            "update_item",
-            TableName=self._table,
-            Key={"pk": {"S": entry.stream_id}, "sk": {"N": str(entry.version)}},
-            UpdateExpression="REMOVE outbox_status, outbox_order",
-        )
+        with _translated(entry.stream_id):
+            await self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": entry.stream_id}, "sk": {"N": str(entry.version)}},
+                UpdateExpression="REMOVE outbox_status, outbox_order",
+            )
 
-    async def _query(self, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
-        kwargs["TableName"] = self._table
+    async def _query(self, query: QueryInputTypeDef, stream_id: str | None) -> AsyncIterator[Item]:
         while True:
-            response = await self._call("query", **kwargs)
+            with _translated(stream_id):
+                response = await self._db.query(**query)
             for item in response.get("Items", []):
                 yield item
             last_key = response.get("LastEvaluatedKey")
             if not last_key:
                 return
-            kwargs["ExclusiveStartKey"] = last_key
-
-    async def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return await getattr(self._db, operation)(**kwargs)
-        except ClientError as exc:
-            raise _translate(exc) from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailableError(str(exc)) from exc
+            query["ExclusiveStartKey"] = last_key
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+@contextmanager
+def _translated(stream_id: str | None) -> Iterator[None]:
+    """Turn what botocore raises inside the block into this library's errors."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, stream_id) from exc
 
 
-def _translate(exc: ClientError) -> Exception:
-    code = _error_code(exc)
+def _translate(exc: ClientError | BotoCoreError, stream_id: str | None) -> EventsError:
+    if isinstance(exc, BotoCoreError):
+        # Connection and read timeouts, endpoint errors: the store is out of reach.
+        return StoreUnavailableError(f"{type(exc).__name__}: {exc}")
+    code = error_code(exc)
     if code in _UNAVAILABLE_CODES:
         return StoreUnavailableError(f"{code}: {exc}")
-    return exc
+    return EventStoreError(stream_id, code, str(exc))
+
+
+def _translate_append(exc: ClientError, stream_id: str, expected_version: int) -> EventsError:
+    """A cancelled append is a lost race unless its reasons say otherwise."""
+    code = error_code(exc)
+    if code == "TransactionConflictException":
+        return ConcurrencyError(stream_id, expected_version)
+    if code != "TransactionCanceledException":
+        return _translate(exc, stream_id)
+    reasons = set(cancellation_codes(exc)) - {"None", ""}
+    if not reasons or reasons & _CONFLICT_REASONS:
+        return ConcurrencyError(stream_id, expected_version)
+    if reasons <= _UNAVAILABLE_REASONS:
+        return StoreUnavailableError(f"{code} ({', '.join(sorted(reasons))}): {exc}")
+    return EventStoreError(stream_id, f"{code}[{','.join(sorted(reasons))}]", str(exc))

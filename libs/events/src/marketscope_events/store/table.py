@@ -8,7 +8,11 @@ of a stream carries ``stream_category``) and ``outbox`` (only unpublished events
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import CreateTableInputTypeDef
 
 STREAMS_INDEX = "streams"
 OUTBOX_INDEX = "outbox"
@@ -16,8 +20,8 @@ TTL_ATTRIBUTE = "expires_at"
 OUTBOX_PENDING = "pending"
 
 
-def table_definition(table_name: str, *, stream_view: str | None = None) -> dict[str, Any]:
-    """Arguments for ``CreateTable``; ``stream_view`` turns DynamoDB Streams on."""
+def table_definition(table_name: str) -> dict[str, Any]:
+    """Arguments for ``CreateTable``."""
     definition: dict[str, Any] = {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
@@ -51,12 +55,10 @@ def table_definition(table_name: str, *, stream_view: str | None = None) -> dict
             },
         ],
     }
-    if stream_view:
-        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream_view}
     return definition
 
 
-async def ensure_table(dynamodb: Any, table_name: str, *, stream_view: str | None = None) -> bool:
+async def ensure_table(dynamodb: DynamoDBClient, table_name: str) -> bool:
     """Create the table (and turn TTL on) unless it exists. Returns True when created."""
     try:
         await dynamodb.describe_table(TableName=table_name)
@@ -64,7 +66,10 @@ async def ensure_table(dynamodb: Any, table_name: str, *, stream_view: str | Non
     except dynamodb.exceptions.ResourceNotFoundException:
         pass
     try:
-        await dynamodb.create_table(**table_definition(table_name, stream_view=stream_view))
+        # table_definition is plain JSON (infra writes it to resources.json), so it is
+        # typed as such; its shape is CreateTable's.
+        definition = cast("CreateTableInputTypeDef", table_definition(table_name))
+        await dynamodb.create_table(**definition)
     except dynamodb.exceptions.ResourceInUseException:
         return False
     waiter = dynamodb.get_waiter("table_exists")

@@ -3,45 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, status
-from pydantic import BaseModel, Field
 
-from marketscope_gateway.api.deps import Admin, Caller, Services
-from marketscope_gateway.auth.passwords import MAX_PASSWORD_LENGTH
+from marketscope_gateway.api.deps import Admin, Caller, Gateway
 from marketscope_gateway.auth.service import Session
 from marketscope_gateway.auth.tokens import TokenCodec
 from marketscope_gateway.edge import client_ip
+from marketscope_gateway.schemas import Credentials, RefreshRequest, Tokens, User
 from marketscope_gateway.store import UserRecord
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 UserId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
-
-
-class Credentials(BaseModel):
-    email: str = Field(max_length=254, examples=["ada@example.com"])
-    password: str = Field(max_length=MAX_PASSWORD_LENGTH)
-
-
-class RefreshRequest(BaseModel):
-    refresh_token: str = Field(max_length=4096)
-
-
-class User(BaseModel):
-    user_id: str
-    email: str
-    roles: list[Literal["user", "admin"]]
-    created_at: datetime
-
-
-class Tokens(BaseModel):
-    token_type: Literal["Bearer"] = "Bearer"
-    access_token: str
-    expires_in: int = Field(description="Seconds the access token is valid for")
-    refresh_token: str = Field(description="Single use: each refresh returns a new one")
-    refresh_expires_in: int
-    user: User
 
 
 def _user(record: UserRecord, roles: frozenset[str]) -> User:
@@ -65,47 +39,47 @@ def _tokens(session: Session, tokens: TokenCodec) -> Tokens:
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED)
-async def register(body: Credentials, services: Services) -> User:
+async def register(body: Credentials, gateway: Gateway) -> User:
     """Create an account with the user role (admin is granted, never chosen)."""
-    record = await services.auth.register(body.email, body.password)
-    return _user(record, services.auth.roles_of(record))
+    record = await gateway.auth.register(body.email, body.password)
+    return _user(record, gateway.auth.roles_of(record))
 
 
 @router.post("/auth/login")
-async def login(body: Credentials, request: Request, services: Services) -> Tokens:
+async def login(body: Credentials, request: Request, gateway: Gateway) -> Tokens:
     """Exchange email and password for an access token (15 min) and a refresh token.
     Repeated failures are throttled per account and per client IP (429)."""
-    session = await services.auth.login(body.email, body.password, client_ip(request.scope))
-    return _tokens(session, services.auth.tokens)
+    session = await gateway.auth.login(body.email, body.password, client_ip(request.scope))
+    return _tokens(session, gateway.auth.tokens)
 
 
 @router.post("/auth/refresh")
-async def refresh(body: RefreshRequest, services: Services) -> Tokens:
+async def refresh(body: RefreshRequest, gateway: Gateway) -> Tokens:
     """Rotate: the refresh token presented is spent; using it again revokes the session."""
-    session = await services.auth.refresh(body.refresh_token)
-    return _tokens(session, services.auth.tokens)
+    session = await gateway.auth.refresh(body.refresh_token)
+    return _tokens(session, gateway.auth.tokens)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(body: RefreshRequest, services: Services) -> None:
+async def logout(body: RefreshRequest, gateway: Gateway) -> None:
     """End the session the refresh token belongs to."""
-    await services.auth.logout(body.refresh_token)
+    await gateway.auth.logout(body.refresh_token)
 
 
 @router.get("/me")
-async def me(caller: Caller, services: Services) -> User:
-    record = await services.auth.user(caller.user_id)
-    return _user(record, services.auth.roles_of(record))
+async def me(caller: Caller, gateway: Gateway) -> User:
+    record = await gateway.auth.user(caller.user_id)
+    return _user(record, gateway.auth.roles_of(record))
 
 
 @router.put("/admin/users/{user_id}/roles/admin")
-async def grant_admin(user_id: UserId, _: Admin, services: Services) -> User:
+async def grant_admin(user_id: UserId, _: Admin, gateway: Gateway) -> User:
     """Grant the admin role (admins only); it shows in the user's next access token."""
-    record = await services.auth.set_role(user_id, "admin", granted=True)
-    return _user(record, services.auth.roles_of(record))
+    record = await gateway.auth.set_role(user_id, "admin", granted=True)
+    return _user(record, gateway.auth.roles_of(record))
 
 
 @router.delete("/admin/users/{user_id}/roles/admin")
-async def revoke_admin(user_id: UserId, _: Admin, services: Services) -> User:
-    record = await services.auth.set_role(user_id, "admin", granted=False)
-    return _user(record, services.auth.roles_of(record))
+async def revoke_admin(user_id: UserId, _: Admin, gateway: Gateway) -> User:
+    record = await gateway.auth.set_role(user_id, "admin", granted=False)
+    return _user(record, gateway.auth.roles_of(record))

@@ -1,5 +1,5 @@
-"""Dependencies shared by the routes: the authenticated caller, admin-only access, and
-relaying a service's answer to the client."""
+"""Dependencies shared by the routes: the gateway's components, the authenticated caller,
+admin-only access, and relaying a service's answer to the client."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import httpx
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from marketscope_gateway.auth.tokens import AccessClaims
+from marketscope_gateway.components import Components
 from marketscope_gateway.edge import CLAIMS_STATE
 from marketscope_gateway.errors import Forbidden, InvalidToken
-from marketscope_gateway.runtime import Started, gateway_of
+from marketscope_servicekit import components_of
 
 # Dependencies are ``async def``: FastAPI runs plain ``def`` ones in a thread pool, a
 # thread hand-off per request for a few dictionary lookups.
@@ -22,17 +24,27 @@ _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1
 RELAYED_HEADERS = ("retry-after", "location", "cache-control")
 
 
+async def started(connection: HTTPConnection) -> Components:
+    """The gateway's components, or 503 ``not-started`` before start-up and after shutdown."""
+    return components_of(connection, Components)
+
+
+Gateway = Annotated[Components, Depends(started)]
+
+
 async def authenticated(
     request: Request,
+    gateway: Gateway,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AccessClaims:
-    """The caller's verified access token claims, or 401."""
+    """The caller's verified access token claims, or 401. Before start-up every route
+    that needs a caller is 503, whatever its token."""
     claims: AccessClaims | None = getattr(request.state, CLAIMS_STATE, None)
     if claims is not None:
         return claims  # verified once already by the edge middleware
     if credentials is None:
         raise InvalidToken("An access token is required (Authorization: Bearer ...).")
-    return gateway_of(request).tokens.read_access(credentials.credentials)
+    return gateway.tokens.read_access(credentials.credentials)
 
 
 async def admin(claims: Annotated[AccessClaims, Depends(authenticated)]) -> AccessClaims:
@@ -41,13 +53,8 @@ async def admin(claims: Annotated[AccessClaims, Depends(authenticated)]) -> Acce
     return claims
 
 
-async def started(request: Request) -> Started:
-    return gateway_of(request).running
-
-
 Caller = Annotated[AccessClaims, Depends(authenticated)]
 Admin = Annotated[AccessClaims, Depends(admin)]
-Services = Annotated[Started, Depends(started)]
 
 
 def relay(response: httpx.Response) -> Response:

@@ -4,15 +4,15 @@ to its owner, so one user never sees another's)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
-from marketscope_gateway.api.deps import RELAYED, Caller, Services, relay
+from marketscope_gateway.api.deps import RELAYED, Caller, Gateway, relay
 from marketscope_gateway.errors import InvalidRequest
+from marketscope_gateway.schemas import SearchRequest
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 DocumentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
@@ -37,16 +37,6 @@ UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-class SearchRequest(BaseModel):
-    query: str = Field(min_length=1, max_length=1000)
-    k: int = Field(default=5, ge=1, le=50)
-    mode: Literal["hybrid", "vector", "bm25"] = "hybrid"
-    document_ids: list[Annotated[str, Field(max_length=128)]] | None = Field(
-        default=None, max_length=100
-    )
-    tags: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=20)
-
-
 def _public(response: Response) -> Response:
     """rag's own links (``/documents/<id>``) as the gateway's (``/api/v1/documents/<id>``)."""
     location = response.headers.get("location")
@@ -62,20 +52,20 @@ def _public(response: Response) -> Response:
 @router.post(
     "/documents", response_model=None, responses=RELAYED, status_code=202, openapi_extra=UPLOAD_BODY
 )
-async def upload(request: Request, caller: Caller, services: Services) -> Response:
+async def upload(request: Request, caller: Caller, gateway: Gateway) -> Response:
     """Upload a document (multipart ``file``, optional ``tags``); 202 while it is indexed,
     200 with the existing document when the same bytes were uploaded before."""
-    return await _stream_upload(request, caller, services, None)
+    return await _stream_upload(request, caller, gateway, None)
 
 
 async def _stream_upload(
-    request: Request, caller: Caller, services: Services, document_id: str | None
+    request: Request, caller: Caller, gateway: Gateway, document_id: str | None
 ) -> Response:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise InvalidRequest("Upload a document as multipart/form-data with a 'file' part.")
     try:
-        upstream = await services.rag.upload(
+        upstream = await gateway.rag.upload(
             caller.identity, request.stream(), content_type, document_id=document_id
         )
     except ClientDisconnect as exc:
@@ -92,29 +82,29 @@ async def _stream_upload(
     openapi_extra=UPLOAD_BODY,
 )
 async def upload_version(
-    document_id: DocumentId, request: Request, caller: Caller, services: Services
+    document_id: DocumentId, request: Request, caller: Caller, gateway: Gateway
 ) -> Response:
     """Upload a new version of a document; its chunks replace the old ones once indexed."""
-    return await _stream_upload(request, caller, services, document_id)
+    return await _stream_upload(request, caller, gateway, document_id)
 
 
 @router.get("/documents", response_model=None, responses=RELAYED)
-async def documents(caller: Caller, services: Services) -> Response:
+async def documents(caller: Caller, gateway: Gateway) -> Response:
     """The caller's documents and the shared knowledge base, newest first."""
-    return _public(relay(await services.rag.documents(caller.identity)))
+    return _public(relay(await gateway.rag.documents(caller.identity)))
 
 
 @router.get("/documents/{document_id}", response_model=None, responses=RELAYED)
-async def document(document_id: DocumentId, caller: Caller, services: Services) -> Response:
-    return _public(relay(await services.rag.document(caller.identity, document_id)))
+async def document(document_id: DocumentId, caller: Caller, gateway: Gateway) -> Response:
+    return _public(relay(await gateway.rag.document(caller.identity, document_id)))
 
 
 @router.delete("/documents/{document_id}", response_model=None, responses=RELAYED)
-async def delete_document(document_id: DocumentId, caller: Caller, services: Services) -> Response:
-    return _public(relay(await services.rag.delete(caller.identity, document_id)))
+async def delete_document(document_id: DocumentId, caller: Caller, gateway: Gateway) -> Response:
+    return _public(relay(await gateway.rag.delete(caller.identity, document_id)))
 
 
 @router.post("/search", response_model=None, responses=RELAYED)
-async def search(body: SearchRequest, caller: Caller, services: Services) -> Response:
+async def search(body: SearchRequest, caller: Caller, gateway: Gateway) -> Response:
     """Hybrid search over the caller's documents and the shared knowledge base."""
-    return relay(await services.rag.search(caller.identity, body.model_dump(exclude_none=True)))
+    return relay(await gateway.rag.search(caller.identity, body.model_dump(exclude_none=True)))

@@ -10,10 +10,12 @@ import logging
 from fastapi import APIRouter, WebSocket
 
 from marketscope_gateway.auth.tokens import AccessClaims
+from marketscope_gateway.components import Components
 from marketscope_gateway.edge import bearer_token
 from marketscope_gateway.errors import GatewayError
 from marketscope_gateway.live.hub import Connection, Hub
 from marketscope_gateway.live.protocol import (
+    CLOSE_NOT_STARTED,
     CLOSE_TOO_SLOW,
     CLOSE_UNAUTHENTICATED,
     AuthMessage,
@@ -29,7 +31,7 @@ from marketscope_gateway.live.protocol import (
     encode,
     parse_client_message,
 )
-from marketscope_gateway.runtime import Gateway, gateway_of
+from marketscope_servicekit import NotStarted, components_of
 
 router = APIRouter(tags=["live"])
 CLOSE_SECONDS = 1.0
@@ -48,7 +50,7 @@ async def _receive_text(websocket: WebSocket) -> str | None:
     return str(text)
 
 
-async def _authenticate(websocket: WebSocket, gateway: Gateway) -> AccessClaims | None:
+async def _authenticate(websocket: WebSocket, gateway: Components) -> AccessClaims | None:
     token = bearer_token(websocket.scope)
     try:
         if token is None:
@@ -121,9 +123,13 @@ async def _read(websocket: WebSocket, connection: Connection, hub: Hub, limit: i
 
 @router.websocket("/ws")
 async def live(websocket: WebSocket) -> None:
-    gateway = gateway_of(websocket)
-    settings = gateway.settings
     await websocket.accept()
+    try:
+        gateway = components_of(websocket, Components)
+    except NotStarted:
+        await _close(websocket, CLOSE_NOT_STARTED)
+        return
+    settings = gateway.settings
     claims = await _authenticate(websocket, gateway)
     if claims is None:
         return

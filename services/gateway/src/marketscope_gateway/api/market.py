@@ -8,14 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
-from marketscope_gateway.api.deps import RELAYED, Caller, Services, relay
-from marketscope_gateway.overview import StockOverview
+from marketscope_gateway.api.deps import RELAYED, Caller, Gateway, relay
+from marketscope_gateway.schemas import SYMBOL_PATTERN, StockOverview, WatchlistBody
 
 router = APIRouter(prefix="/api/v1", tags=["market data"])
 
-SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.\-^=]{0,14}$"
 SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, examples=["AAPL"])]
 SymbolList = Annotated[
     str,
@@ -28,25 +26,21 @@ SymbolList = Annotated[
 ShortWord = Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9_,]+$")]
 
 
-class WatchlistBody(BaseModel):
-    symbols: list[Annotated[str, Field(pattern=SYMBOL_PATTERN)]] = Field(max_length=100)
-
-
 @router.get("/quotes/{symbol}", response_model=None, responses=RELAYED)
-async def quote(symbol: SymbolPath, caller: Caller, services: Services) -> Response:
-    return relay(await services.market_data.quote(caller.identity, symbol.upper()))
+async def quote(symbol: SymbolPath, caller: Caller, gateway: Gateway) -> Response:
+    return relay(await gateway.market_data.quote(caller.identity, symbol.upper()))
 
 
 @router.get("/quotes", response_model=None, responses=RELAYED)
-async def quotes(symbols: SymbolList, caller: Caller, services: Services) -> Response:
-    return relay(await services.market_data.quotes(caller.identity, symbols.upper()))
+async def quotes(symbols: SymbolList, caller: Caller, gateway: Gateway) -> Response:
+    return relay(await gateway.market_data.quotes(caller.identity, symbols.upper()))
 
 
 @router.get("/history/{symbol}", response_model=None, responses=RELAYED)
 async def history(
     symbol: SymbolPath,
     caller: Caller,
-    services: Services,
+    gateway: Gateway,
     interval: ShortWord = None,
     period: ShortWord = None,
     start: date | None = None,
@@ -58,24 +52,24 @@ async def history(
         "start": start.isoformat() if start else None,
         "end": end.isoformat() if end else None,
     }
-    return relay(await services.market_data.history(caller.identity, symbol.upper(), params))
+    return relay(await gateway.market_data.history(caller.identity, symbol.upper(), params))
 
 
 @router.get("/indicators/{symbol}", response_model=None, responses=RELAYED)
 async def indicators(
     symbol: SymbolPath,
     caller: Caller,
-    services: Services,
+    gateway: Gateway,
     names: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_,]+$")] = None,
 ) -> Response:
-    return relay(await services.market_data.indicators(caller.identity, symbol.upper(), names))
+    return relay(await gateway.market_data.indicators(caller.identity, symbol.upper(), names))
 
 
 @router.get("/risk", response_model=None, responses=RELAYED)
 async def risk(
     symbols: SymbolList,
     caller: Caller,
-    services: Services,
+    gateway: Gateway,
     benchmark: Annotated[str | None, Query(pattern=SYMBOL_PATTERN)] = None,
     period: ShortWord = None,
     start: date | None = None,
@@ -88,28 +82,28 @@ async def risk(
         "start": start.isoformat() if start else None,
         "end": end.isoformat() if end else None,
     }
-    return relay(await services.market_data.risk(caller.identity, params))
+    return relay(await gateway.market_data.risk(caller.identity, params))
 
 
 @router.get("/profile/{symbol}", response_model=None, responses=RELAYED)
-async def profile(symbol: SymbolPath, caller: Caller, services: Services) -> Response:
-    return relay(await services.market_data.profile(caller.identity, symbol.upper()))
+async def profile(symbol: SymbolPath, caller: Caller, gateway: Gateway) -> Response:
+    return relay(await gateway.market_data.profile(caller.identity, symbol.upper()))
 
 
 @router.get("/watchlist", response_model=None, responses=RELAYED)
-async def watchlist(caller: Caller, services: Services) -> Response:
+async def watchlist(caller: Caller, gateway: Gateway) -> Response:
     """The caller's own watchlist."""
-    return relay(await services.market_data.watchlist(caller.identity))
+    return relay(await gateway.market_data.watchlist(caller.identity))
 
 
 @router.put("/watchlist", response_model=None, responses=RELAYED)
-async def save_watchlist(body: WatchlistBody, caller: Caller, services: Services) -> Response:
+async def save_watchlist(body: WatchlistBody, caller: Caller, gateway: Gateway) -> Response:
     symbols = [symbol.upper() for symbol in body.symbols]
-    return relay(await services.market_data.save_watchlist(caller.identity, {"symbols": symbols}))
+    return relay(await gateway.market_data.save_watchlist(caller.identity, {"symbols": symbols}))
 
 
 @router.get("/stocks/{symbol}/overview")
-async def overview(symbol: SymbolPath, caller: Caller, services: Services) -> StockOverview:
+async def overview(symbol: SymbolPath, caller: Caller, gateway: Gateway) -> StockOverview:
     """Quote, six months of daily history, indicators and related documents at once. A
     part that fails is listed in ``errors``; the others are still returned."""
-    return await services.overview.compose(caller.identity, symbol.upper())
+    return await gateway.overview.compose(caller.identity, symbol.upper())

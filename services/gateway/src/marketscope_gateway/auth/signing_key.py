@@ -1,16 +1,21 @@
 """The JWT signing key: from Secrets Manager (``marketscope/secrets``, key
-``jwt_signing_key``), or from ``MARKETSCOPE_GATEWAY_JWT_SIGNING_KEY`` when set."""
+``jwt_signing_key``), or from ``MARKETSCOPE_GATEWAY_JWT_SIGNING_KEY`` when set.
+
+Until it is loaded, token routes answer 503; the loading is a background job of the app,
+retried with backoff while Secrets Manager does not answer or the secret is not
+provisioned yet.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
+from marketscope_gateway.errors import GatewayError, SigningKeyUnavailable
 
-from marketscope_gateway.errors import SigningKeyUnavailable
+if TYPE_CHECKING:
+    from types_aiobotocore_secretsmanager import SecretsManagerClient
 
 SECRET_KEY_FIELD = "jwt_signing_key"
 # HS256 with a shorter key is guessable offline from any token.
@@ -19,7 +24,7 @@ MIN_KEY_LENGTH = 32
 logger = logging.getLogger(__name__)
 
 
-class SigningKeyError(Exception):
+class SigningKeyError(GatewayError):
     """The secret exists but holds no usable key."""
 
 
@@ -43,25 +48,11 @@ class SigningKey:
             raise SigningKeyUnavailable()
         return self._value
 
-    async def load(self, secretsmanager: Any, secret_name: str) -> None:
+    async def load(self, secretsmanager: SecretsManagerClient, secret_name: str) -> None:
         response = await secretsmanager.get_secret_value(SecretId=secret_name)
         try:
             key = json.loads(response["SecretString"])[SECRET_KEY_FIELD]
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise SigningKeyError(f"{secret_name} has no {SECRET_KEY_FIELD}") from exc
         self._value = _checked(str(key))
-
-    async def load_until_loaded(
-        self, secretsmanager: Any, secret_name: str, *, max_delay: float = 30.0
-    ) -> None:
-        """Retry with backoff: the service starts (and answers 503 on token routes) while
-        Secrets Manager is unreachable or the secret is not provisioned yet."""
-        delay = 0.5
-        while not self.loaded:
-            try:
-                await self.load(secretsmanager, secret_name)
-            except (ClientError, BotoCoreError, SigningKeyError) as exc:
-                logger.warning("JWT signing key not loaded (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, max_delay)
         logger.info("JWT signing key loaded from %s", secret_name)

@@ -1,6 +1,6 @@
 """HTTP clients of the services behind the gateway."""
 
-from marketscope_gateway.downstream.client import ServiceClient
+from marketscope_gateway.downstream.base import ServiceClient
 from marketscope_gateway.downstream.market_data import MarketDataClient
 from marketscope_gateway.downstream.rag import RagClient
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from marketscope_gateway.downstream.client import Params, ServiceClient
+from marketscope_gateway.downstream.base import Params, ServiceClient
 from marketscope_servicekit import Identity
 
 SERVICE = "market-data"

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from marketscope_gateway.downstream.client import ServiceClient
+from marketscope_gateway.downstream.base import ServiceClient
 from marketscope_servicekit import Identity
 
 SERVICE = "rag"

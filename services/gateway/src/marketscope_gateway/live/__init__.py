@@ -1,2 +1,2 @@
-"""Live push over WebSocket: the protocol, the connection hub, the event handlers and the
-instance's own queue."""
+"""Live push over WebSocket: the protocol, the connection hub and the instance's own
+queue (its consumer's handlers are in ``handlers.py``)."""

@@ -9,13 +9,13 @@ the others or grow the process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from marketscope_gateway.live.protocol import OWNED_CHANNELS, HeartbeatMessage, encode
+from marketscope_servicekit.lifecycle import pause
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,16 @@ def route(channel: str, owner: str | None) -> str | None:
 
 
 class Hub:
-    def __init__(self, *, on_drop: Callable[[Connection], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        on_drop: Callable[[Connection], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.connections: set[Connection] = set()
         self._routes: defaultdict[str, set[Connection]] = defaultdict(set)
         self._on_drop = on_drop
+        self._clock = clock
         self.dropped_total = 0
 
     def add(self, connection: Connection) -> None:
@@ -112,10 +118,7 @@ class Hub:
             self._on_drop(connection)
 
     async def heartbeats(self, interval: float, stop: asyncio.Event) -> None:
-        """Every ``interval`` seconds, a heartbeat to every client: it tells them the
-        connection is alive, and a client that reads nothing fills its buffer."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            if not stop.is_set():
-                self.broadcast(encode(HeartbeatMessage(time=datetime.now(UTC))))
+        """Every ``interval`` seconds until ``stop``, a heartbeat to every client: it tells
+        them the connection is alive, and a client that reads nothing fills its buffer."""
+        while not await pause(stop, interval):
+            self.broadcast(encode(HeartbeatMessage(time=self._clock())))

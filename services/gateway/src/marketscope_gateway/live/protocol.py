@@ -23,7 +23,7 @@ MAX_CLIENT_MESSAGE_CHARS = 4096
 # Close codes (4000-4999 are the application's).
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 4408
-CLOSE_GOING_AWAY = 1001
+CLOSE_NOT_STARTED = 1013  # "try again later": the instance has not finished starting
 
 
 class _Message(BaseModel):

@@ -1,11 +1,14 @@
-"""EventBridge's "Scheduled Event" as it arrives in an SQS record body (not CloudEvents)."""
+"""EventBridge's "Scheduled Event" as it arrives in an SQS message body (not CloudEvents)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types_aiobotocore_events.type_defs import PutEventsRequestEntryTypeDef
 
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"
 SCHEDULED_SOURCE = "aws.events"
@@ -22,12 +25,28 @@ class ScheduledEvent:
     rule_arn: str
 
 
+def is_scheduled_event(event: object) -> bool:
+    """Whether the parsed message body ``event`` is a Scheduled Event of any rule."""
+    return (
+        isinstance(event, dict)
+        and event.get("detail-type") == SCHEDULED_DETAIL_TYPE
+        and event.get("source") == SCHEDULED_SOURCE
+    )
+
+
 def parse_scheduled_event(body: str, rule_name: str) -> ScheduledEvent:
-    """The scheduled event of ``rule_name`` in ``body``, else RejectedMessage saying why."""
+    """The scheduled event of ``rule_name`` in the message body ``body``, else
+    RejectedMessage saying why."""
     try:
         event = json.loads(body)
     except json.JSONDecodeError as exc:
         raise RejectedMessage(f"body is not JSON: {exc.msg}") from exc
+    return scheduled_event_of(event, rule_name)
+
+
+def scheduled_event_of(event: object, rule_name: str) -> ScheduledEvent:
+    """The scheduled event of ``rule_name`` in the parsed body ``event``, else
+    RejectedMessage saying why."""
     if not isinstance(event, dict):
         raise RejectedMessage("body is not a JSON object")
     if event.get("detail-type") != SCHEDULED_DETAIL_TYPE:
@@ -49,7 +68,7 @@ def parse_scheduled_event(body: str, rule_name: str) -> ScheduledEvent:
     return ScheduledEvent(id=str(event.get("id", "")), time=time, rule_arn=rules[0])
 
 
-def scheduled_event_entry(rule_arn: str, time: datetime, bus: str) -> dict[str, Any]:
+def scheduled_event_entry(rule_arn: str, time: datetime, bus: str) -> PutEventsRequestEntryTypeDef:
     """The PutEvents entry of the event EventBridge emits when ``rule_arn`` fires."""
     return {
         "Time": time,
@@ -58,24 +77,4 @@ def scheduled_event_entry(rule_arn: str, time: datetime, bus: str) -> dict[str, 
         "Detail": "{}",
         "Resources": [rule_arn],
         "EventBusName": bus,
-    }
-
-
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
-    """Lambda's SQS event for received messages (the shape its event source mapping sends)."""
-    return {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message.get("Attributes", {}),
-                "messageAttributes": message.get("MessageAttributes", {}),
-                "md5OfBody": message.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-            for message in messages
-        ]
     }

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from marketscope_events.aws_errors import error_code
 from marketscope_events.consuming.idempotency.base import IdempotencyStore, record_key
 from marketscope_events.errors import (
     EventAlreadyHandledError,
@@ -16,17 +17,25 @@ from marketscope_events.errors import (
 from marketscope_events.store.table import TTL_ATTRIBUTE
 from marketscope_events.timeutil import Clock, utc_now
 
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
 
 class DynamoDBIdempotencyStore(IdempotencyStore):
-    def __init__(self, dynamodb: Any, table_name: str, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, dynamodb: DynamoDBClient, table_name: str, *, clock: Clock = utc_now
+    ) -> None:
         self._db = dynamodb
         self._table = table_name
         self._clock = clock
 
-    def _key(self, consumer: str, event_id: str) -> dict[str, Any]:
+    def _key(self, consumer: str, event_id: str) -> Item:
         return {"pk": {"S": record_key(consumer, event_id)}, "sk": {"N": "0"}}
 
-    def _item(self, consumer: str, event_id: str, status: str, ttl: timedelta) -> dict[str, Any]:
+    def _item(self, consumer: str, event_id: str, status: str, ttl: timedelta) -> Item:
         expires = int((self._clock() + ttl).timestamp())
         return {
             **self._key(consumer, event_id),
@@ -45,17 +54,23 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
                 ExpressionAttributeValues={":now": {"N": now}},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise StoreUnavailableError(str(exc)) from exc
-            existing = await self._db.get_item(
-                TableName=self._table, Key=self._key(consumer, event_id), ConsistentRead=True
-            )
-            status = existing.get("Item", {}).get("status", {}).get("S")
+            status = await self._status(consumer, event_id)
             if status == "completed":
                 raise EventAlreadyHandledError(consumer, event_id) from exc
             raise EventInProgressError(consumer, event_id) from exc
         except BotoCoreError as exc:
             raise StoreUnavailableError(str(exc)) from exc
+
+    async def _status(self, consumer: str, event_id: str) -> str | None:
+        try:
+            existing = await self._db.get_item(
+                TableName=self._table, Key=self._key(consumer, event_id), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailableError(str(exc)) from exc
+        return existing.get("Item", {}).get("status", {}).get("S")
 
     async def complete(self, consumer: str, event_id: str, *, keep_for: timedelta) -> None:
         try:

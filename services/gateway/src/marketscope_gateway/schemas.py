@@ -1,0 +1,168 @@
+"""The gateway's HTTP models: what clients send and get back.
+
+The overview's part models list exactly the fields the gateway reads from each service
+(``READS`` says where from); the consumer-driven contract test checks them against the
+services' OpenAPI snapshots.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from marketscope_gateway.auth.passwords import MAX_PASSWORD_LENGTH
+
+SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.\-^=]{0,14}$"
+
+# ------------------------------------------------------------------ accounts
+
+
+class Credentials(BaseModel):
+    email: str = Field(max_length=254, examples=["ada@example.com"])
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(max_length=4096)
+
+
+class User(BaseModel):
+    user_id: str
+    email: str
+    roles: list[Literal["user", "admin"]]
+    created_at: datetime
+
+
+class Tokens(BaseModel):
+    token_type: Literal["Bearer"] = "Bearer"
+    access_token: str
+    expires_in: int = Field(description="Seconds the access token is valid for")
+    refresh_token: str = Field(description="Single use: each refresh returns a new one")
+    refresh_expires_in: int
+    user: User
+
+
+# --------------------------------------------------------- relayed requests
+
+
+class WatchlistBody(BaseModel):
+    symbols: list[Annotated[str, Field(pattern=SYMBOL_PATTERN)]] = Field(max_length=100)
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=1000)
+    k: int = Field(default=5, ge=1, le=50)
+    mode: Literal["hybrid", "vector", "bm25"] = "hybrid"
+    document_ids: list[Annotated[str, Field(max_length=128)]] | None = Field(
+        default=None, max_length=100
+    )
+    tags: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=20)
+
+
+# ------------------------------------------------------------------ overview
+
+Part = Literal["quote", "history", "indicators", "documents"]
+
+
+class _Read(BaseModel):
+    # Fields a service adds later are ignored; a field it drops fails the part.
+    model_config = ConfigDict(extra="ignore")
+
+
+class OverviewQuote(_Read):
+    symbol: str
+    price: float
+    change: float | None
+    change_percent: float | None
+    currency: str = "USD"  # market-data may omit it (its default)
+    as_of: datetime
+    source: str
+    stale: bool
+
+
+class OverviewBar(_Read):
+    date: date
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+
+
+class OverviewHistory(_Read):
+    interval: str
+    start: date
+    end: date
+    bars: list[OverviewBar]
+    source: str
+    stale: bool
+
+
+class OverviewIndicators(_Read):
+    as_of: date
+    close: float
+    indicators: dict[str, Any]
+    source: str
+    stale: bool
+
+
+class CitationRead(_Read):
+    document_id: str
+    filename: str
+    chunk_index: int
+
+
+class SearchHitRead(_Read):
+    citation: CitationRead
+    score: float
+    snippet: str
+
+
+class SearchHits(_Read):
+    hits: list[SearchHitRead]
+
+
+class RelatedDocument(BaseModel):
+    document_id: str
+    filename: str
+    chunk_index: int
+    score: float
+    snippet: str
+
+    @classmethod
+    def of(cls, hit: SearchHitRead) -> RelatedDocument:
+        citation = hit.citation
+        return cls(
+            document_id=citation.document_id,
+            filename=citation.filename,
+            chunk_index=citation.chunk_index,
+            score=hit.score,
+            snippet=hit.snippet,
+        )
+
+
+class PartError(BaseModel):
+    part: Part
+    service: str
+    status: int
+    detail: str
+
+
+class StockOverview(BaseModel):
+    symbol: str
+    quote: OverviewQuote | None
+    history: OverviewHistory | None
+    indicators: OverviewIndicators | None
+    documents: list[RelatedDocument] | None
+    errors: list[PartError]
+
+
+# Which answer each read model is read from: (service, method, path template, status).
+READS: dict[type[_Read], tuple[str, str, str, str]] = {
+    OverviewQuote: ("market-data", "get", "/quotes/{symbol}", "200"),
+    OverviewHistory: ("market-data", "get", "/history/{symbol}", "200"),
+    OverviewIndicators: ("market-data", "get", "/indicators/{symbol}", "200"),
+    SearchHits: ("rag", "post", "/search", "200"),
+}

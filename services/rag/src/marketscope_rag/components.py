@@ -1,0 +1,93 @@
+"""The rag service's object graph, built from its settings and AWS clients.
+
+Building makes no AWS call (clients connect on first use). It does load the embedding
+model and open the Chroma index, both blocking, in a worker thread. The index directory
+is locked for as long as it is open (`VectorIndex`): a second process pointed at it fails
+here, at start-up, instead of corrupting it. `Components.aclose` releases it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from marketscope_events import DynamoDBEventStore, OutboxRelay
+from marketscope_platform.aws import AwsClients
+from marketscope_rag.documents.objects import DocumentObjects
+from marketscope_rag.embeddings.base import Embedder
+from marketscope_rag.embeddings.minilm import MiniLMEmbedder
+from marketscope_rag.embeddings.openai import OpenAIEmbedder
+from marketscope_rag.embeddings.tokens import TokenCounter
+from marketscope_rag.handlers import DocumentEventHandlers
+from marketscope_rag.indexing.chunking import Chunker
+from marketscope_rag.indexing.indexer import Indexer
+from marketscope_rag.search.retrieval import ChunkIndex
+from marketscope_rag.service import DocumentService
+from marketscope_rag.settings import Settings
+from marketscope_rag.store import DocumentRepository
+from marketscope_servicekit import MetricsRecorder, build_relay
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """OpenAI embeddings when a key is configured, the offline MiniLM model otherwise."""
+    if settings.openai_api_key is not None:
+        return OpenAIEmbedder(
+            settings.openai_api_key.get_secret_value(),
+            settings.openai_embedding_model,
+            base_url=settings.openai_base_url,
+        )
+    return MiniLMEmbedder()
+
+
+@dataclass
+class Components:
+    settings: Settings
+    aws: AwsClients
+    metrics: MetricsRecorder
+    store: DynamoDBEventStore
+    relay: OutboxRelay
+    index: ChunkIndex
+    documents: DocumentService
+    handlers: DocumentEventHandlers
+
+    async def aclose(self) -> None:
+        self.index.close()
+
+
+async def build_components(
+    settings: Settings, aws: AwsClients, metrics: MetricsRecorder
+) -> Components:
+    dynamodb = await aws.client("dynamodb")
+    store = DynamoDBEventStore(dynamodb, settings.table_name)
+    relay = await build_relay(aws, store)
+    repository = DocumentRepository(store, dynamodb, settings.table_name)
+    objects = DocumentObjects(
+        await aws.client("s3"), settings.documents_bucket, settings.documents_prefix
+    )
+    chunker = Chunker(
+        TokenCounter(),
+        chunk_tokens=settings.chunk_tokens,
+        overlap_tokens=settings.chunk_overlap_tokens,
+    )
+    embedder = await asyncio.to_thread(build_embedder, settings)
+    # Opened last: nothing after it can fail and leave the directory locked.
+    index = await asyncio.to_thread(ChunkIndex.open, settings.index_path, embedder)
+    documents = DocumentService(
+        repository,
+        objects,
+        index,
+        max_upload_bytes=settings.max_upload_bytes,
+        download_url_seconds=settings.download_url_seconds,
+        metrics=metrics,
+    )
+    indexer = Indexer(repository, objects, index, chunker, metrics=metrics)
+    return Components(
+        settings=settings,
+        aws=aws,
+        metrics=metrics,
+        store=store,
+        relay=relay,
+        index=index,
+        documents=documents,
+        handlers=DocumentEventHandlers(indexer),
+    )
