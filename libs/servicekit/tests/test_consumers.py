@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -17,7 +19,16 @@ pytestmark = pytest.mark.integration
 
 
 def quote_event() -> str:
-    data = QuoteUpdated(symbol="AAPL", price="190.5", currency="USD", provider="replay")
+    data = QuoteUpdated(
+        symbol="AAPL",
+        price=Decimal("190.5"),
+        currency="USD",
+        previous_price=None,
+        change=None,
+        change_percent=None,
+        as_of=datetime.now(UTC),
+        provider="replay",
+    )
     envelope = CATALOG.new_event(data, subject="Quote#AAPL")
     return envelope.to_json()
 
