@@ -114,23 +114,6 @@ async def test_relay_publishes_in_batches_of_ten(
     assert received_ids == sorted(e.id for e in events)
 
 
-async def test_running_relay_wakes_on_notify(
-    aws: AwsClients, table: str, publisher: SnsPublisher, subscribe: SubscribeFn
-) -> None:
-    chat = await subscribe("chat")
-    store = DynamoDBEventStore(await aws.client("dynamodb"), table)
-    relay = OutboxRelay(store, publisher, idle_interval=60)
-    stop = asyncio.Event()
-    running = asyncio.create_task(relay.run(stop))
-    await asyncio.sleep(0.2)
-    [event] = await store.append("Quote#AAPL", [quote_event()], expected_version=0)
-    relay.notify()
-    [message] = await receive_all(await aws.client("sqs"), chat.queue.url, wait=5)
-    stop.set()
-    await asyncio.wait_for(running, timeout=5)
-    assert Envelope.from_json(message["Body"]).id == event.id
-
-
 async def test_running_relay_publishes_appends_without_querying_the_index(
     aws: AwsClients, table: str, publisher: SnsPublisher, subscribe: SubscribeFn
 ) -> None:

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
+from marketscope_events.aws_errors import error_code
 from marketscope_platform.aws import AwsClients
 from marketscope_servicekit.problems import ServiceError
 
@@ -81,7 +82,7 @@ async def _run_check(check: ReadinessCheck, check_timeout: float) -> CheckResult
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+        return error_code(exc) or "ClientError"
     return type(exc).__name__
 
 

@@ -30,7 +30,7 @@ class OutboxRelay:
 
     While `run` runs, events a committed append hands over are published at once (no
     outbox index query on the way), and a sweep of the outbox index every
-    ``idle_interval`` seconds (or on `notify`) publishes whatever is left: appends by
+    ``idle_interval`` seconds publishes whatever is left: appends by
     other processes, failed publishes, and events written before a crash.
     """
 
@@ -52,11 +52,6 @@ class OutboxRelay:
         self._sweep_requested = True
         self._handed_over: list[OutboxEntry] = []
         store.add_append_listener(self._hand_over)
-
-    def notify(self) -> None:
-        """Ask the running relay to sweep the outbox index now."""
-        self._sweep_requested = True
-        self._wake.set()
 
     def _hand_over(self, entries: Sequence[OutboxEntry]) -> None:
         self._handed_over.extend(entries)
