@@ -36,19 +36,20 @@ from marketscope_emulator.process import EmulatorProcess, free_port
 from marketscope_infra.appliers.context import Clients
 from marketscope_infra.apply import apply, load_spec
 from marketscope_servicekit import Identity, sign_identity
-from marketscope_servicekit.identity import DEVELOPMENT_KEY
+from marketscope_servicekit.internal_key import ENV_VARIABLE, generate_internal_key
 
 HERE = Path(__file__).resolve().parent
 RESULTS_FILE = HERE.parents[0] / "results" / "market_data.json"
 UVICORN_FLAGS = ["--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
                  "--log-level", "warning"]  # fmt: skip
 TARGETS = {"ratio": 0.7, "cold_origin_calls": 1, "zipf_hit_rate": 0.95}
+# The served market-data verifies with this run's key, as under `marketscope up`.
+INTERNAL_KEY = generate_internal_key()
 
 
-def signed_headers() -> dict[str, str]:
-    """The gateway-signed identity every market-data route needs (valid for minutes: one
-    signature per phase)."""
-    return sign_identity(DEVELOPMENT_KEY, Identity("bench"))
+def signed_headers(path: str) -> dict[str, str]:
+    """The gateway-signed identity every market-data route needs, for ``GET path``."""
+    return sign_identity(INTERNAL_KEY, Identity("bench"), method="GET", path_with_query=path)
 
 
 def say(message: str) -> None:
@@ -122,12 +123,15 @@ async def load(base: str, paths: list[str], concurrency: int) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     queue = iter(paths)
-    # Every server gets the same headers, so the baseline parses as much as the service.
-    headers = "".join(f"{name}: {value}\r\n" for name, value in signed_headers().items())
     connections = [await Connection.open(base) for _ in range(concurrency)]
 
     async def worker(connection: Connection) -> None:
         for path in queue:
+            # Every server gets the same headers, so the baseline parses as much as the
+            # service; the signature names the path, so each request signs its own.
+            headers = "".join(
+                f"{name}: {value}\r\n" for name, value in signed_headers(path).items()
+            )
             started = time.perf_counter()
             status = await connection.get(path, headers)
             latencies.append(time.perf_counter() - started)
@@ -150,7 +154,7 @@ async def load(base: str, paths: list[str], concurrency: int) -> dict[str, Any]:
 
 
 async def cold_burst(base: str, path: str, n: int) -> dict[int, int]:
-    async with httpx.AsyncClient(base_url=base, timeout=60, headers=signed_headers(),
+    async with httpx.AsyncClient(base_url=base, timeout=60, headers=signed_headers(path),
                                  limits=httpx.Limits(max_connections=n)) as client:  # fmt: skip
         responses = await asyncio.gather(*(client.get(path) for _ in range(n)))
     statuses: dict[int, int] = {}
@@ -195,6 +199,7 @@ def main() -> None:
         env = {
             "AWS_ENDPOINT_URL": emulator.endpoint,
             "MARKETSCOPE_MARKET_DATA_LOG_LEVEL": "WARNING",
+            ENV_VARIABLE: INTERNAL_KEY,
         }
         with served("market_data", env) as base, served("hello", {}) as hello_base:
             say("cold: 100 concurrent requests for MSFT")

@@ -10,27 +10,47 @@ from typing import Any
 
 import pytest
 import uvicorn
+from rich.console import Console
 
-from marketscope_cli.stack import StackOptions, service_process
+from marketscope_cli.stack import Stack, StackOptions, service_process
 from marketscope_platform.topology import SERVICES, ServiceInfo
+from marketscope_servicekit.internal_key import DEVELOPMENT_KEY, ENV_VARIABLE, MIN_KEY_BYTES
 
 by_service = pytest.mark.parametrize("info", list(SERVICES.values()), ids=list(SERVICES))
 OFFSET = 300
+RUN_KEY = "r" * 64
 
 
 @by_service
 def test_up_runs_python_m_with_host_and_port_in_the_settings_variables(info: ServiceInfo):
-    managed = service_process(StackOptions(port_offset=OFFSET), "http://127.0.0.1:4566", info)
+    options = StackOptions(port_offset=OFFSET)
+    managed = service_process(options, "http://127.0.0.1:4566", info, RUN_KEY)
     assert managed.command == [sys.executable, "-m", info.module]
     assert managed.env[f"{info.env_prefix}PORT"] == str(info.port + OFFSET)
     assert managed.env[f"{info.env_prefix}HOST"] == "127.0.0.1"
 
 
 @by_service
+def test_up_hands_every_service_the_runs_key(info: ServiceInfo, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(ENV_VARIABLE, DEVELOPMENT_KEY)  # a key in the shell never wins
+    managed = service_process(StackOptions(), "http://127.0.0.1:4566", info, RUN_KEY)
+    assert managed.env[ENV_VARIABLE] == RUN_KEY
+
+
+def test_every_run_of_up_makes_its_own_random_key():
+    keys = {Stack(StackOptions(), Console()).internal_key for _ in range(20)}
+    assert len(keys) == 20
+    assert DEVELOPMENT_KEY not in keys
+    assert min(len(key.encode()) for key in keys) >= MIN_KEY_BYTES
+
+
+@by_service
 def test_python_m_serves_the_registry_app_where_up_says(
     info: ServiceInfo, monkeypatch: pytest.MonkeyPatch
 ):
-    managed = service_process(StackOptions(port_offset=OFFSET), "http://127.0.0.1:4566", info)
+    managed = service_process(
+        StackOptions(port_offset=OFFSET), "http://127.0.0.1:4566", info, RUN_KEY
+    )
     for name in ("HOST", "PORT"):
         monkeypatch.setenv(info.env_prefix + name, managed.env[info.env_prefix + name])
     served: list[tuple[str, dict[str, Any]]] = []
@@ -44,3 +64,5 @@ def test_python_m_serves_the_registry_app_where_up_says(
     assert options["log_config"] is None  # the app's JSON logging stays in place
     assert options["ws_per_message_deflate"] is False
     assert options["access_log"] is False
+    # X-Forwarded-For from loopback is not believed (uvicorn's default would).
+    assert options["proxy_headers"] is False

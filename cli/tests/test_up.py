@@ -17,6 +17,8 @@ import pytest
 
 from marketscope_emulator import free_port
 from marketscope_platform.topology import SERVICES
+from marketscope_servicekit import Identity, sign_identity
+from marketscope_servicekit.internal_key import DEVELOPMENT_KEY, ENV_VARIABLE
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +32,11 @@ def free_offset() -> int:
         if all(_free(port) for port in ports):
             return offset
     raise RuntimeError("no free block of ports")
+
+
+def _is_service(process: psutil.Process) -> bool:
+    command = process.cmdline()
+    return len(command) >= 3 and command[1] == "-m" and command[2].startswith("marketscope_")
 
 
 def _free(port: int) -> bool:
@@ -95,6 +102,19 @@ def test_up_reaches_ready_and_ctrl_c_leaves_no_process(
         assert any(f":{service.port + offset}" in line for line in output), service.name
     children = psutil.Process(up.pid).children(recursive=True)
     assert len(children) >= 6  # the emulator and five services, at least
+    # The starter knowledge base above went in signed with the run's key; every service
+    # has that key, which is neither the published one nor what `up`'s shell held.
+    run_keys = {child.environ()[ENV_VARIABLE] for child in children if _is_service(child)}
+    assert len(run_keys) == 1
+    assert run_keys.isdisjoint({DEVELOPMENT_KEY, os.environ.get(ENV_VARIABLE)})
+    rag = f"http://127.0.0.1:{SERVICES['rag'].port + offset}"
+    forged = sign_identity(
+        DEVELOPMENT_KEY,
+        Identity("admin", frozenset({"admin"})),
+        method="GET",
+        path_with_query="/documents",
+    )
+    assert httpx.get(f"{rag}/documents", headers=forged, timeout=5).status_code == 401
 
     up.send_signal(signal.SIGINT)
     assert up.wait(timeout=30) == 0

@@ -23,7 +23,7 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from marketscope_platform.topology import SERVICES, ServiceInfo
-from marketscope_servicekit.identity import DEVELOPMENT_KEY, InternalKeySettings
+from marketscope_servicekit.internal_key import DEVELOPMENT_KEY, MIN_KEY_BYTES, InternalKeySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -109,6 +109,8 @@ def check_environment(compose: Compose, info: ServiceInfo) -> None:
     required = REQUIRED_INTERNAL_KEY.fullmatch(env.get(INTERNAL_KEY, ""))
     assert required, f"{INTERNAL_KEY} must be required (${{{INTERNAL_KEY}:?how to make one}})"
     assert "secrets.token_urlsafe" in required["message"], "the message says how to make one"
+    # The services refuse shorter keys off loopback (LocalStack is not): say so up front.
+    assert f"at least {MIN_KEY_BYTES} bytes" in required["message"]
 
 
 def check_marketscope_variables_are_settings(compose: Compose, info: ServiceInfo) -> None:

@@ -19,7 +19,8 @@ from marketscope_cli.provisioning import provision_with_progress
 from marketscope_cli.supervisor import ManagedProcess, StartupFailed, Supervisor
 from marketscope_emulator.process import HEALTH_PATHS, ServerKind, server_command, server_env
 from marketscope_platform.topology import SERVICES, ServiceInfo
-from marketscope_servicekit.identity import Identity, InternalKeySettings, sign_identity
+from marketscope_servicekit.identity import Identity, sign_identity
+from marketscope_servicekit.internal_key import ENV_VARIABLE, generate_internal_key
 
 EmulatorChoice = Literal["moto", "ministack"]
 LOG_COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
@@ -67,11 +68,12 @@ async def probe(url: str) -> bool:
 
 
 def service_env(
-    options: StackOptions, endpoint: str | None, service: ServiceInfo
+    options: StackOptions, endpoint: str | None, service: ServiceInfo, internal_key: str
 ) -> dict[str, str]:
     env = {
         **os.environ,
         "AWS_ENDPOINT_URL": endpoint or "",
+        ENV_VARIABLE: internal_key,
         f"{service.env_prefix}HOST": options.host,
         f"{service.env_prefix}PORT": str(options.port_of(service)),
         "PYTHONUNBUFFERED": "1",
@@ -85,21 +87,23 @@ def service_env(
 
 
 def service_process(
-    options: StackOptions, endpoint: str | None, service: ServiceInfo
+    options: StackOptions, endpoint: str | None, service: ServiceInfo, internal_key: str
 ) -> ManagedProcess:
-    """``python -m <module>``, as in the image: host and port reach its settings through
-    ``service_env``."""
+    """``python -m <module>``, as in the image: host, port and the run's internal key
+    reach its settings through ``service_env``."""
     command = [sys.executable, "-m", service.module]
     ready_url = f"{options.url_of(service)}/readyz"
-    return ManagedProcess(
-        service.name, command, service_env(options, endpoint, service), lambda: probe(ready_url)
-    )
+    env = service_env(options, endpoint, service, internal_key)
+    return ManagedProcess(service.name, command, env, lambda: probe(ready_url))
 
 
 class Stack:
     def __init__(self, options: StackOptions, console: Console) -> None:
         self.options = options
         self.console = console
+        # One key per run, known only to this process and the services it starts: no
+        # published key signs identities, and the stack's own signed calls use it too.
+        self.internal_key = generate_internal_key()
         self.supervisor = Supervisor(self._print_line)
         self._colours = {
             name: LOG_COLOURS[index % len(LOG_COLOURS)]
@@ -121,7 +125,10 @@ class Stack:
         try:
             endpoint = await self._start_emulator()
             await provision_with_progress(endpoint, self.console)
-            services = [service_process(self.options, endpoint, s) for s in SERVICES.values()]
+            services = [
+                service_process(self.options, endpoint, service, self.internal_key)
+                for service in SERVICES.values()
+            ]
             for managed in services:
                 await self.supervisor.start(managed)
             with self.console.status("waiting for the services to be ready..."):
@@ -179,11 +186,12 @@ class Stack:
         already there (dedup by content)."""
         rag_url = self.options.url_of(SERVICES["rag"])
         uploader = Identity("marketscope-starter", frozenset({"admin"}))
-        headers = sign_identity(InternalKeySettings().internal_key, uploader)
+        path = "/knowledge-base/starter"
+        headers = sign_identity(self.internal_key, uploader, method="POST", path_with_query=path)
         with self.console.status("uploading the starter knowledge base..."):
             try:
                 async with httpx.AsyncClient(base_url=rag_url, timeout=60.0) as client:
-                    response = await client.post("/knowledge-base/starter", headers=headers)
+                    response = await client.post(path, headers=headers)
                     response.raise_for_status()
             except httpx.HTTPError as exc:
                 self.console.print(f"[yellow]starter knowledge base not uploaded: {exc}[/]")

@@ -102,7 +102,9 @@ async def test_service_routes_need_the_signed_identity() -> None:
     app = app_with(router, signed_identity=True)
     assert (await get(app, "/mine")).status_code == 401
     assert (await get(app, "/healthz")).status_code == 200
-    headers = sign_identity(app.state.internal_key, Identity("u1"))
+    headers = sign_identity(
+        app.state.internal_key, Identity("u1"), method="GET", path_with_query="/mine"
+    )
     assert (await get(app, "/mine", headers=headers)).status_code == 200
 
 

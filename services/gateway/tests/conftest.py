@@ -67,8 +67,10 @@ def gateway_settings(**overrides: Any) -> Settings:
         "rate_limit_per_user": "10000/minute",
         "rate_limit_per_ip": "10000/minute",
         # Every served gateway sees 127.0.0.1, and the table outlives a test: the
-        # per-IP login throttle is tested on its own, with addresses of its own.
+        # per-IP login and registration throttles are tested on their own, with
+        # addresses of their own.
         "login_failures_per_ip": 1_000_000,
+        "registrations_per_ip": 1_000_000,
         **overrides,
     }
     return Settings(**values)

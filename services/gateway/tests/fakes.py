@@ -16,8 +16,10 @@ import httpx
 from fastapi import Depends, FastAPI, File, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from marketscope_servicekit import Identity, current_identity
+from marketscope_servicekit import Identity, NotFound, current_identity
+from marketscope_servicekit.internal_key import InternalKeySettings
 from marketscope_servicekit.problems import install_problem_handlers
+from marketscope_servicekit.request_body import install_body_digest
 
 Caller = Annotated[Identity, Depends(current_identity)]
 
@@ -55,7 +57,8 @@ class FakeMarketData:
 
     def app(self) -> FastAPI:
         app = FastAPI()
-        app.state.internal_key = "marketscope-development-internal-key"
+        app.state.internal_key = InternalKeySettings().internal_key  # the gateway's
+        install_body_digest(app)  # what current_identity hashes the body with
         install_problem_handlers(app)
 
         @app.middleware("http")
@@ -119,6 +122,13 @@ class FakeMarketData:
             assert owner == caller.user_id
             return {"owner": owner, "symbols": ["AAPL"], "updated_at": None}
 
+        @app.put("/watchlists/{owner}")
+        async def save_watchlist(
+            owner: str, body: dict[str, list[str]], caller: Caller
+        ) -> dict[str, Any]:
+            assert owner == caller.user_id
+            return {"owner": owner, "symbols": body["symbols"], "updated_at": None}
+
         return app
 
 
@@ -131,7 +141,8 @@ class FakeRag:
 
     def app(self) -> FastAPI:
         app = FastAPI()
-        app.state.internal_key = "marketscope-development-internal-key"
+        app.state.internal_key = InternalKeySettings().internal_key  # the gateway's
+        install_body_digest(app)  # what current_identity hashes the body with
         install_problem_handlers(app)
 
         def own(document_id: str, caller: Identity) -> dict[str, Any]:
@@ -162,6 +173,16 @@ class FakeRag:
                 headers={"Location": f"/documents/{document_id}"},
             )
 
+        @app.put("/documents/{document_id}", status_code=202)
+        async def new_version(
+            document_id: str, file: Annotated[UploadFile, File()], caller: Caller
+        ) -> JSONResponse:
+            document = own(document_id, caller)
+            if not document:
+                raise NotFound("No such document.")
+            document.update(size_bytes=len(await file.read()), status="uploaded")
+            return JSONResponse(document, status_code=202)
+
         @app.get("/documents")
         async def listing(caller: Caller) -> dict[str, Any]:
             mine = [d for d in self.documents.values() if d["owner"] == caller.user_id]
@@ -171,8 +192,14 @@ class FakeRag:
         async def get(document_id: str, caller: Caller) -> JSONResponse:
             document = own(document_id, caller)
             if not document:
+                # A problem that names no instance: the gateway must not make one up.
                 return JSONResponse(
-                    {"title": "Not Found", "status": 404, "detail": "No such document."},
+                    {
+                        "type": "about:blank",
+                        "title": "Not Found",
+                        "status": 404,
+                        "detail": "No such document.",
+                    },
                     status_code=404,
                     media_type="application/problem+json",
                 )

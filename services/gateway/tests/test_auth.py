@@ -1,5 +1,5 @@
 """Accounts and tokens on the emulator's table: register, login, expiry, refresh rotation,
-reuse detection, logout, roles and login throttling."""
+reuse detection, logout and roles (throttling: test_throttle.py; emails: test_emails.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from marketscope_gateway.auth.signing_key import SigningKey
 from marketscope_gateway.auth.tokens import TokenCodec
 
-from .conftest import PASSWORD, SIGNING_KEY, MakeGateway, random_ip
+from .conftest import PASSWORD, SIGNING_KEY, MakeGateway
 
 pytestmark = pytest.mark.integration
 
@@ -169,37 +169,3 @@ async def test_admin_is_granted_never_self_registered(make_gateway: MakeGateway)
         assert missing.status_code == 404
         assert user_id != me_b["user_id"]
         assert email_b != admin_email
-
-
-async def test_login_is_throttled_per_account(make_gateway: MakeGateway) -> None:
-    async with make_gateway(login_failures_per_account=3) as gw:
-        email, _ = await gw.register()
-        for _ in range(3):
-            assert (await gw.login(email, "wrong password!")).status_code == 401
-        # Locked: even the right password waits for the window to end.
-        locked = await gw.login(email)
-        assert locked.status_code == 429
-        assert 0 < int(locked.headers["Retry-After"]) <= 900
-        assert locked.json()["type"].endswith("login-throttled")
-
-
-async def test_login_is_throttled_per_ip(make_gateway: MakeGateway) -> None:
-    async with make_gateway(login_failures_per_ip=4, client_ip=random_ip()) as gw:
-        email, _ = await gw.register()
-        for _ in range(4):
-            stranger = f"ghost-{uuid.uuid4().hex}@example.com"
-            assert (await gw.login(stranger, "guessing passwords")).status_code == 401
-        blocked = await gw.login(email)
-        assert blocked.status_code == 429
-        assert "address" in blocked.json()["detail"]
-
-
-async def test_a_successful_login_clears_the_account_count(make_gateway: MakeGateway) -> None:
-    async with make_gateway(login_failures_per_account=3) as gw:
-        email, _ = await gw.register()
-        for _ in range(2):
-            await gw.login(email, "wrong password!")
-        assert (await gw.login(email)).status_code == 200
-        for _ in range(2):
-            await gw.login(email, "wrong password!")
-        assert (await gw.login(email)).status_code == 200

@@ -76,9 +76,38 @@ async def test_cors_allows_only_configured_origins(make_gateway: MakeGateway) ->
             "/api/v1/me", headers={"Origin": "https://evil.example.com", **preflight}
         )
         assert "access-control-allow-origin" not in denied.headers
+        assert denied.status_code == 400
+        assert denied.headers["content-type"] == "application/problem+json"
         simple = await gw.client.get("/api/v1/me", headers={"Origin": "https://app.example.com"})
         assert simple.status_code == 401
         assert simple.headers["access-control-allow-origin"] == "https://app.example.com"
+
+
+async def test_a_refused_preflight_is_a_problem_naming_what_was_refused(
+    make_gateway: MakeGateway,
+) -> None:
+    async with make_gateway(cors_origins=["https://app.example.com"]) as gw:
+        refused = await gw.client.options(
+            "/api/v1/me",
+            headers={
+                "Origin": "https://evil.example.com",
+                "Access-Control-Request-Method": "PATCH",
+                "Access-Control-Request-Headers": "Authorization, X-Sneaky",
+            },
+        )
+        assert refused.status_code == 400
+        assert refused.headers["content-type"] == "application/problem+json"
+        problem = refused.json()
+        assert problem["type"] == "urn:marketscope:problem:cors-preflight-refused"
+        assert problem["status"] == 400
+        assert problem["refused"] == [
+            "origin 'https://evil.example.com' is not allowed",
+            "method 'PATCH' is not allowed",
+            "headers x-sneaky are not allowed",
+        ]
+        assert "https://evil.example.com" in problem["detail"]
+        # What a browser needs to read the refusal stays.
+        assert "access-control-allow-methods" in refused.headers
 
 
 async def test_errors_are_problems_without_internals(make_gateway: MakeGateway) -> None:
@@ -120,3 +149,28 @@ async def test_streamed_uploads_over_the_limit_are_413(make_gateway: MakeGateway
         assert response.status_code == 413
         assert response.json()["limit_bytes"] == 2048
         assert gw.rag.documents == {}
+
+
+async def test_a_new_version_may_be_as_large_as_a_new_document(make_gateway: MakeGateway) -> None:
+    # A body over the general limit but within the upload limit: PUT takes what POST takes.
+    async with make_gateway(max_body_bytes=4096, max_upload_bytes=65536) as gw:
+        _, auth, _ = await gw.user()
+        first = await gw.client.post(
+            "/api/v1/documents", headers=auth, files={"file": ("a.txt", b"a", "text/plain")}
+        )
+        document_id = first.json()["document_id"]
+        data = b"x" * 20_000
+        response = await gw.client.put(
+            f"/api/v1/documents/{document_id}",
+            headers=auth,
+            files={"file": ("a.txt", data, "text/plain")},
+        )
+        assert response.status_code == 202, response.text
+        assert gw.rag.documents[document_id]["size_bytes"] == len(data)
+        too_large = await gw.client.put(
+            f"/api/v1/documents/{document_id}",
+            headers=auth,
+            files={"file": ("a.txt", b"x" * 70_000, "text/plain")},
+        )
+        assert too_large.status_code == 413
+        assert too_large.json()["limit_bytes"] == 65536

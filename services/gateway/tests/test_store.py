@@ -103,4 +103,6 @@ async def test_an_unreachable_endpoint_is_503_not_500(unreachable_store: Gateway
     assert raised.value.headers["Retry-After"] == "5"
     assert "EndpointConnectionError" in str(raised.value)
     with pytest.raises(StoreUnavailable):
-        await unreachable_store.add_failure("ip#10.0.0.1", 1, int(time.time()) + 60)
+        await unreachable_store.increment(
+            "login#address#10.0.0.1", 1, at=time.time(), expires_at=int(time.time()) + 60
+        )

@@ -4,17 +4,13 @@ subscribed clients, and only those entitled to them."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from marketscope_events import CATALOG, DynamoDBEventStore, Envelope, OutboxRelay
@@ -23,7 +19,8 @@ from marketscope_events.publishing import SnsPublisher, TopicDirectory
 from marketscope_platform import AwsClients
 from marketscope_platform.topology import SERVICES
 
-from .conftest import MakeGateway, RunningGateway
+from .conftest import MakeGateway
+from .wsclient import next_message, nothing_within, socket, subscribe, ws_url
 
 pytestmark = pytest.mark.integration
 
@@ -66,44 +63,6 @@ def document_indexed(owner: str) -> Envelope:
         indexed_at=datetime.now(UTC),
     )
     return CATALOG.new_event(data, subject=f"Document#{data.document_id}")
-
-
-def ws_url(gw: RunningGateway) -> str:
-    return str(gw.client.base_url).replace("http://", "ws://").rstrip("/") + "/ws"
-
-
-@asynccontextmanager
-async def socket(gw: RunningGateway, token: str) -> AsyncIterator[ClientConnection]:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with connect(ws_url(gw), additional_headers=headers) as ws:
-        welcome = await next_message(ws)
-        assert welcome["type"] == "welcome"
-        yield ws
-
-
-async def next_message(ws: ClientConnection, within: float = 10.0, skip: str = "heartbeat") -> Any:
-    while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), within))
-        if message["type"] != skip:
-            return message
-
-
-async def subscribe(ws: ClientConnection, channel: str) -> None:
-    await ws.send(json.dumps({"type": "subscribe", "channel": channel, "id": channel}))
-    reply = await next_message(ws)
-    assert reply == {
-        "type": "subscribed",
-        "channel": channel.replace("aapl", "AAPL"),
-        "id": channel,
-    }
-
-
-async def nothing_within(ws: ClientConnection, seconds: float) -> bool:
-    try:
-        message = await next_message(ws, within=seconds)
-    except TimeoutError:
-        return True
-    raise AssertionError(f"unexpected message {message}")
 
 
 async def test_quote_updates_reach_only_that_symbols_subscribers(
@@ -215,3 +174,22 @@ async def test_unauthenticated_sockets_are_closed_4401(make_served_gateway: Make
             assert (await next_message(silent))["code"] == "unauthenticated"
             with pytest.raises(ConnectionClosed):
                 await silent.recv()
+
+
+async def test_a_deeply_nested_frame_is_an_invalid_message_and_the_socket_stays(
+    make_served_gateway: MakeGateway,
+) -> None:
+    async with make_served_gateway() as gw:
+        _, _, tokens = await gw.user()
+        async with socket(gw, tokens["access_token"]) as ws:
+            await ws.send("[" * 1200 + "]" * 1200)  # 2.4 KB, under the size limit
+            error = await next_message(ws)
+            assert error["type"] == "error"
+            assert error["code"] == "invalid_message"
+            assert "deeper than 64" in error["message"]
+            await ws.send('{"type": "ping", "id": ' + "[" * 600 + "]" * 600 + "}")
+            assert (await next_message(ws))["code"] == "invalid_message"
+            await ws.send("x" * 5000)
+            assert "at most 4096" in (await next_message(ws))["message"]
+            await ws.send(json.dumps({"type": "ping", "id": "after"}))
+            assert await next_message(ws) == {"type": "pong", "id": "after"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,8 +13,9 @@ from marketscope_market_data.main import create_app
 from marketscope_market_data.providers import MarketDataProvider
 from marketscope_market_data.settings import Settings
 from marketscope_platform.aws import AwsSettings
-from marketscope_servicekit import Identity, sign_identity
-from marketscope_servicekit.identity import DEVELOPMENT_KEY, USER_HEADER
+from marketscope_servicekit import Identity
+from marketscope_servicekit.testing import GatewaySigner
+from marketscope_servicekit.testing import identity_headers as identity_headers
 
 
 def quiet_settings(**values: Any) -> Settings:
@@ -24,19 +25,6 @@ def quiet_settings(**values: Any) -> Settings:
 
 
 AppClient = Callable[..., Any]
-
-
-class SignedAs(httpx.Auth):
-    """Signs each request as the gateway would (every route needs it), unless the request
-    carries an identity of its own; ``auth=None`` on a request sends it anonymous."""
-
-    def __init__(self, user: str) -> None:
-        self._user = user
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        if USER_HEADER not in request.headers:
-            request.headers.update(identity_headers(self._user))
-        yield request
 
 
 @pytest.fixture
@@ -49,13 +37,13 @@ def app_client(aws_settings: AwsSettings, provisioned: str) -> AppClient:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
-                transport=transport, base_url="http://test", auth=SignedAs("market-data-test")
+                transport=transport,
+                base_url="http://test",
+                # Every route needs the signed identity: as the one a request names
+                # (identity_headers), else this one; ``auth=None`` sends it anonymous.
+                auth=GatewaySigner(app.state.internal_key, Identity("market-data-test")),
             ) as client:
                 client.app = app  # type: ignore[attr-defined]
                 yield client
 
     return make
-
-
-def identity_headers(user: str, *roles: str) -> dict[str, str]:
-    return sign_identity(DEVELOPMENT_KEY, Identity(user, frozenset(roles or ("user",))))

@@ -152,3 +152,43 @@ async def test_watchlists_are_per_owner(app_client: AppClient):
     assert forbidden.status_code == 403
     assert as_admin.json()["symbols"] == ["AAPL", "IBM"]
     assert {"AAPL", "IBM", "MSFT", "GOOG"} <= set(refresh_targets)
+
+
+async def test_a_watchlist_with_unknown_symbols_is_refused_listing_them(app_client: AppClient):
+    owner = unique("user")
+    headers = identity_headers(owner)
+    async with app_client() as client:
+        refused = await client.put(
+            f"/watchlists/{owner}",
+            json={"symbols": ["AAPL", "NOPE", "FB", "ZZZZ9"]},
+            headers=headers,
+        )
+        kept = await client.get(f"/watchlists/{owner}", headers=headers)
+        # FB is in the replay's data, though the replay is before its first trading day.
+        accepted = await client.put(
+            f"/watchlists/{owner}", json={"symbols": ["AAPL", "FB"]}, headers=headers
+        )
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:marketscope:problem:unknown-symbols"
+    assert refused.json()["unknown"] == ["NOPE", "ZZZZ9"]
+    assert kept.json()["symbols"] == []
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["symbols"] == ["AAPL", "FB"]
+
+
+async def test_a_watchlist_that_cannot_be_checked_now_is_503_with_retry_after(
+    app_client: AppClient,
+):
+    owner, symbol = unique("user"), unique_symbol()
+    provider = FakeProvider(prices={symbol: 1.0})
+    provider.down = True
+    async with app_client([provider]) as client:
+        response = await client.put(
+            f"/watchlists/{owner}", json={"symbols": [symbol]}, headers=identity_headers(owner)
+        )
+        saved = await client.app.state.components.service.watchlists.get(owner)  # type: ignore[attr-defined]
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "7"
+    assert f"cannot check {symbol} now" in response.json()["detail"]
+    assert saved is None

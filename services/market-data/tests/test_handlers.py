@@ -1,6 +1,8 @@
 """The market-data queue's consumer: the raw route takes Scheduled Events keyed by their
 EventBridge id; the refresh rule's refreshes, another rule's is terminal with its reason,
-anything else matches no route (terminal), and a refresh of nothing is transient."""
+anything else matches no route (terminal), and a refresh the providers failed entirely is
+transient. Unknown symbols (even on watchlists saved before they were checked) are counted
+apart from provider failures and never trip the alarmed metric."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from marketscope_platform.aws import AwsClients
 from marketscope_servicekit import MetricsRecorder
 
 from .conftest import quiet_settings
-from .fakes import FakeProvider, scheduled_event, unique_symbol
+from .fakes import FakeProvider, scheduled_event, unique, unique_symbol
 
 pytestmark = pytest.mark.integration
 
@@ -126,3 +128,34 @@ async def test_each_message_gets_its_outcome_on_the_queue(aws, provisioned):
     assert outcomes["other-rule"].outcome == Outcome.REJECTED
     assert "not from the rule" in (outcomes["other-rule"].reason or "")
     assert outcomes["poison"].outcome == Outcome.REJECTED
+
+
+async def test_an_unknown_symbol_on_a_saved_watchlist_does_not_count_as_a_failure(aws, provisioned):
+    symbol, unknown = unique_symbol(), unique_symbol()
+    built = await components(aws, FakeProvider(prices={symbol: 3.0}), symbol)
+    # Saved before watchlists were checked: straight to the table.
+    await built.service.watchlists.put(unique("owner"), [unknown])
+
+    await built.handlers.on_scheduled_event(raw(scheduled_event()))
+
+    failures = built.metrics.percentiles("ScheduledRefreshFailures", unit="Count")
+    unknowns = built.metrics.percentiles("ScheduledRefreshUnknownSymbols", unit="Count")
+    assert failures == {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+    assert unknowns["p50"] >= 1
+
+
+async def test_a_refresh_of_only_unknown_symbols_is_not_retried(aws, provisioned):
+    # A provider that knows none of the watched symbols (other tests' watchlists included).
+    built = await components(aws, FakeProvider(prices={unique_symbol(): 1.0}), unique_symbol())
+    await built.handlers.on_scheduled_event(raw(scheduled_event()))
+    assert built.metrics.percentiles("ScheduledRefreshFailures", unit="Count")["p99"] == 0.0
+
+
+async def test_a_provider_failure_still_counts_as_a_failure(aws, provisioned):
+    symbol = unique_symbol()
+    provider = FakeProvider(prices={symbol: 1.0})
+    built = await components(aws, provider, symbol)
+    provider.down = True
+    with pytest.raises(TransientHandlerError):
+        await built.handlers.on_scheduled_event(raw(scheduled_event()))
+    assert built.metrics.percentiles("ScheduledRefreshFailures", unit="Count")["p50"] == 1.0

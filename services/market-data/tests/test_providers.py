@@ -1,5 +1,6 @@
 """Provider failure paths with fake fetchers: timeout, retries, breaker open, half-open
-recovery, yfinance's odd failure modes, and the fallback chain."""
+recovery, yfinance's odd failure modes, the fallback chain, and the symbol directory
+that checks watchlist symbols against the chain and remembers the answers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from marketscope_market_data.errors import ProviderUnavailable, SymbolNotFound
 from marketscope_market_data.providers import DateSpan, ProviderChain
+from marketscope_market_data.providers.directory import SymbolDirectory
 from marketscope_market_data.providers.resilience import ProviderGuard
 from marketscope_market_data.providers.yfinance import YFinanceProvider
 from marketscope_servicekit import MetricsRecorder
@@ -200,3 +202,63 @@ async def test_chain_503_when_all_down_404_when_all_unknown():
     with pytest.raises(ProviderUnavailable) as raised:
         await chain.quote("AAPL")
     assert raised.value.headers["Retry-After"] == "7"
+
+
+class FakeTimer:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_directory_asks_once_and_remembers_known_and_unknown_symbols():
+    provider = FakeProvider(prices={"AAPL": 1.0, "MSFT": 2.0})
+    timer = FakeTimer()
+    directory = SymbolDirectory(
+        ProviderChain([provider], MetricsRecorder("market-data")),
+        known_seconds=100,
+        unknown_seconds=10,
+        timer=timer,
+    )
+    assert await directory.unknown(["AAPL", "NOPE", "MSFT"]) == ["NOPE"]
+    assert await directory.unknown(["NOPE", "AAPL"]) == ["NOPE"]
+    assert len(provider.calls) == 3
+
+    timer.now = 11  # the unknown answer has expired, the known ones have not
+    provider.prices["NOPE"] = 3.0  # listed since
+    assert await directory.unknown(["NOPE", "AAPL", "MSFT"]) == []
+    assert len(provider.calls) == 4
+
+
+async def test_the_directory_remembers_nothing_a_provider_could_not_tell():
+    provider = FakeProvider(prices={"AAPL": 1.0})
+    directory = SymbolDirectory(ProviderChain([provider], MetricsRecorder("market-data")))
+    provider.down = True
+    with pytest.raises(ProviderUnavailable, match="cannot check AAPL now") as raised:
+        await directory.unknown(["AAPL"])
+    assert raised.value.headers["Retry-After"] == "7"
+    provider.down = False
+    assert await directory.unknown(["AAPL"]) == []
+
+
+async def test_the_chain_knows_a_symbol_a_later_provider_has_while_the_first_is_down():
+    first, second = FakeProvider("first"), FakeProvider("second", prices={"IBM": 1.0})
+    first.down = True
+    chain = ProviderChain([first, second], MetricsRecorder("market-data"))
+    assert await chain.knows("IBM")
+    with pytest.raises(ProviderUnavailable):
+        await chain.knows("NOPE")  # the provider that is down might know it
+    first.down = False
+    assert not await chain.knows("NOPE")
+
+
+async def test_yfinance_knows_a_symbol_by_its_chart_and_cannot_tell_while_offline():
+    fake = FakeYahoo()
+    fake.behaviour = [frame([1.0, 2.0])]
+    assert await provider(fake).knows("AAPL")
+    fake.behaviour = [pd.DataFrame()]
+    assert not await provider(fake).knows("NOPE")
+    fake.behaviour = [socket.gaierror(-2, "Name or service not known")]
+    with pytest.raises(ProviderUnavailable):
+        await provider(fake, breaker_threshold=10).knows("AAPL")

@@ -46,7 +46,7 @@ async def test_refresh_asks_the_providers_and_writes_through_the_cache(aws, prov
     summary = await service.refresh([symbol, unknown])
 
     assert (summary.symbols, summary.refreshed, summary.changed) == (2, 1, 1)
-    assert [(f.symbol, f.status) for f in summary.failed] == [(unknown, 404)]
+    assert (summary.failed, summary.unknown) == ([], [unknown])
     assert provider.calls.count(("quote", symbol)) == 2  # the cached 10.0 was not asked
     assert (await service.quote(symbol)).price == 11.0
     assert provider.calls.count(("quote", symbol)) == 2  # answered by what the refresh wrote
@@ -93,7 +93,8 @@ async def test_a_stream_that_cannot_be_written_still_answers_the_quote(aws, prov
 
 async def test_refresh_targets_join_the_default_and_every_watchlist(aws, provisioned):
     symbol = unique_symbol()
-    service = (await components(aws, [FakeProvider()], default_watchlist=["AAPL"])).service
+    provider = FakeProvider(prices={symbol: 1.0})
+    service = (await components(aws, [provider], default_watchlist=["AAPL"])).service
     await service.save_watchlist(unique("owner"), [symbol, symbol])
 
     targets = await service.refresh_targets()

@@ -55,6 +55,19 @@ async def test_changes_are_appended_and_unchanged_prices_are_not(aws, provisione
     assert [entry.envelope.id for entry in await store.pending_publication(100)] != []
 
 
+def test_an_observation_older_than_the_streams_last_quote_is_not_a_move():
+    symbol = unique_symbol()
+    latest = quote_updated(quote(symbol, 430.47), None)
+    assert latest is not None
+    earlier = quote(symbol, 130.47).model_copy(
+        update={"as_of": datetime(2000, 3, 1, 21, tzinfo=UTC)}
+    )
+    later = quote(symbol, 431.0).model_copy(update={"as_of": datetime(2012, 3, 2, 21, tzinfo=UTC)})
+
+    assert quote_updated(earlier, latest) is None
+    assert quote_updated(later, latest) is not None
+
+
 async def test_a_second_instance_catches_up_before_deciding(aws, provisioned):
     store = DynamoDBEventStore(await aws.client("dynamodb"), TABLE)
     symbol = unique_symbol()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,7 @@ from marketscope_platform.aws import AwsSettings
 from marketscope_rag.components import Components
 from marketscope_rag.main import create_app
 from marketscope_rag.settings import Settings
-from marketscope_servicekit import Identity, sign_identity
-from marketscope_servicekit.testing import running
+from marketscope_servicekit.testing import GatewaySigner, identity_headers, running
 
 MAX_UPLOAD_BYTES = 200_000
 
@@ -41,8 +41,8 @@ class Rag:
         return components
 
     def headers(self, user: str, *, admin: bool = False) -> dict[str, str]:
-        roles = frozenset({"user", "admin"} if admin else {"user"})
-        return sign_identity(self.app.state.internal_key, Identity(user, roles))
+        # The client's GatewaySigner signs each request as the identity it names.
+        return identity_headers(user, *(("user", "admin") if admin else ("user",)))
 
     async def upload(
         self,
@@ -84,11 +84,30 @@ class Rag:
             await asyncio.sleep(0.2)
 
 
+MakeRag = Callable[..., AbstractAsyncContextManager[Rag]]
+
+
 @pytest.fixture
-async def rag(provisioned: str, aws_settings: AwsSettings, tmp_path: Path) -> AsyncIterator[Rag]:
-    settings = Settings(
-        index_path=tmp_path / "chroma", poll_wait_seconds=1, max_upload_bytes=MAX_UPLOAD_BYTES
-    )
-    app = create_app(settings, aws_settings)
-    async with running(app) as client:
-        yield Rag(app, client)
+def make_rag(provisioned: str, aws_settings: AwsSettings, tmp_path: Path) -> MakeRag:
+    """The running app with test settings, some of them overridden."""
+
+    @asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[Rag]:
+        values: dict[str, Any] = {
+            "index_path": tmp_path / f"chroma-{uuid.uuid4().hex[:6]}",
+            "poll_wait_seconds": 1,
+            "max_upload_bytes": MAX_UPLOAD_BYTES,
+            **overrides,
+        }
+        app = create_app(Settings(**values), aws_settings)
+        async with running(app) as client:
+            client.auth = GatewaySigner(app.state.internal_key)
+            yield Rag(app, client)
+
+    return make
+
+
+@pytest.fixture
+async def rag(make_rag: MakeRag) -> AsyncIterator[Rag]:
+    async with make_rag() as running_rag:
+        yield running_rag

@@ -53,3 +53,13 @@ class Untouchable:
 
     def __getattr__(self, attribute: str) -> Any:
         raise AssertionError(f"{self._name}.{attribute} was used")
+
+
+def paragraphs(count: int, topic: str) -> bytes:
+    """Plain text of ``count`` paragraphs that the default chunker makes ``count`` chunks
+    of (about 130 word pieces each: two never share a chunk, none overlaps the next)."""
+    return "\n\n".join(
+        f"Note {i} on {topic}: "
+        + " ".join(f"{topic} measure {i} moves with factor {j} of the ledger." for j in range(9))
+        for i in range(count)
+    ).encode()

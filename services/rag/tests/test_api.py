@@ -132,7 +132,7 @@ async def test_a_new_version_replaces_the_chunks(rag: Rag) -> None:
     assert same.json()["deduplicated"] is True
 
 
-async def test_delete_removes_chunks_and_leaves_a_delete_marker(rag: Rag) -> None:
+async def test_delete_removes_chunks_and_every_stored_version(rag: Rag) -> None:
     alice = user()
     document_id = (await rag.upload(alice, "gone.md", GUIDE)).json()["document_id"]
     await rag.wait_for(alice, document_id, {"indexed"})
@@ -145,12 +145,8 @@ async def test_delete_removes_chunks_and_leaves_a_delete_marker(rag: Rag) -> Non
     assert rag.components.index.chunks_of(document_id) == []
     listed = (await rag.client.get("/documents", headers=rag.headers(alice))).json()
     assert document_id not in [d["document_id"] for d in listed["documents"]]
-    s3 = await rag.components.aws.client("s3")
-    versions = await s3.list_object_versions(
-        Bucket="marketscope-documents", Prefix=f"rag/{alice}/{document_id}/"
-    )
-    assert [marker["IsLatest"] for marker in versions["DeleteMarkers"]] == [True]
-    assert len(versions["Versions"]) == 1  # the bytes stay recoverable
+    # Every version is gone for good: no link minted earlier can serve the bytes.
+    assert await objects_of(rag, alice) == []
     assert (await event_types(rag, document_id))[-1] == "DocumentDeleted"
     again = await rag.client.delete(f"/documents/{document_id}", headers=rag.headers(alice))
     assert again.status_code == 204
@@ -248,3 +244,43 @@ async def test_only_an_admin_uploads_the_starter_knowledge_base(rag: Rag) -> Non
     refused = await starter(rag, user(), admin=False)
     assert refused.status_code == 403
     assert refused.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_download_link_minted_before_a_delete_serves_nothing(rag: Rag) -> None:
+    alice = user()
+    document_id = (await rag.upload(alice, "secret.md", GUIDE)).json()["document_id"]
+    first_link = (await rag.get(alice, document_id)).json()["download"]["url"]
+    newer = await rag.client.put(
+        f"/documents/{document_id}",
+        headers=rag.headers(alice),
+        files={"file": ("secret.md", GUIDE + b"\nMore.\n", "text/markdown")},
+    )
+    assert newer.status_code == 202, newer.text
+    second_link = (await rag.get(alice, document_id)).json()["download"]["url"]
+    async with httpx.AsyncClient() as browser:  # the link is fetched from S3 directly
+        assert (await browser.get(first_link)).content == GUIDE
+        deleted = await rag.client.delete(f"/documents/{document_id}", headers=rag.headers(alice))
+        assert deleted.status_code == 204
+        for link in (first_link, second_link):
+            response = await browser.get(link)
+            assert response.status_code in (403, 404), response.text
+            assert b"zebra ratio" not in response.content
+
+
+async def test_json_nested_too_deep_is_refused_and_the_next_request_works(rag: Rag) -> None:
+    alice = user()
+    deep = b"[" * 1200 + b"]" * 1200  # 2.4 KB
+    for content_type in ("application/json", "application/octet-stream"):
+        response = await rag.upload(alice, "deep.json", deep, content_type)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"].endswith("invalid-document")
+        assert problem["max_depth"] == 64
+    assert await objects_of(rag, alice) == []
+    fine = await rag.upload(alice, "fine.json", b'{"company": {"pe": 21.5}}', "application/json")
+    assert fine.status_code == 202, fine.text
+    # The same nesting declared as text is text: indexed as it stands.
+    as_text = await rag.upload(alice, "brackets.txt", b"Brackets: " + deep, "text/plain")
+    assert as_text.status_code == 202
+    await rag.wait_for(alice, as_text.json()["document_id"], {"indexed"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -89,3 +90,23 @@ def test_json_is_flattened_into_path_value_lines() -> None:
 def test_text_without_content_is_an_extraction_error() -> None:
     with pytest.raises(ExtractionError):
         extract_text(b"   \n\n ", "text/plain")
+
+
+def test_json_nested_too_deep_is_refused_at_upload_and_fails_extraction() -> None:
+    deep = b'{"a": ' * 1200 + b"1" + b"}" * 1200
+    with pytest.raises(InvalidDocumentError, match="deeper than 64"):
+        sniff(deep, "application/json", "deep.json")
+    with pytest.raises(InvalidDocumentError):
+        sniff(deep, None, "deep")  # looks like JSON: refused, not taken for text
+    with pytest.raises(ExtractionError, match="invalid JSON"):
+        extract_text(deep, "application/json")
+    # Text with many brackets is not JSON, however deep they go.
+    assert sniff(b"See [1] " + b"[" * 1200, None, "notes").kind == "text"
+
+
+def test_deeply_nested_html_is_extracted_in_linear_time() -> None:
+    depth = 30_000  # quadratic walks took minutes at this depth; linear takes a moment
+    markup = b"<html><body>" + b"<div>" * depth + b"deep text" + b"</div>" * depth + b"</body>"
+    started = time.perf_counter()
+    assert extract_text(markup, "text/html") == "deep text"
+    assert time.perf_counter() - started < 10

@@ -27,6 +27,7 @@ def service() -> DocumentService:
         Untouchable("repository"),
         Untouchable("objects"),
         Untouchable("index"),
+        Untouchable("usage"),
         max_upload_bytes=100,
         download_url_seconds=60,
     )

@@ -8,6 +8,7 @@ not a hand-kept list, so a renamed path or parameter on either side fails here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -23,10 +24,12 @@ from marketscope_gateway.downstream import MarketDataClient, RagClient
 from marketscope_gateway.schemas import READS, SearchRequest
 from marketscope_gateway.service import OverviewComposer
 from marketscope_servicekit import Identity
+from marketscope_servicekit.identity import verify_identity
 
 CONTRACTS = Path(__file__).resolve().parents[1]
 PROVIDERS = ("market-data", "rag")
 JsonObject = dict[str, Any]
+KEY = "contract-" + "k" * 40
 
 
 def snapshot(service: str) -> JsonObject:
@@ -138,7 +141,7 @@ async def recorded_requests() -> list[tuple[str, httpx.Request]]:
     caller = Identity("user-1")
     market_http = httpx.AsyncClient(transport=recorder("market-data"), base_url="http://md")
     rag_http = httpx.AsyncClient(transport=recorder("rag"), base_url="http://rag")
-    market, rag = MarketDataClient(market_http, "key"), RagClient(rag_http, "key")
+    market, rag = MarketDataClient(market_http, KEY), RagClient(rag_http, KEY)
 
     async def body() -> Any:
         yield b"--x--"
@@ -212,6 +215,18 @@ async def test_every_call_the_gateway_makes_is_in_the_providers_api() -> None:
                 if name not in ours.get("required", []):
                     problems.append(f"{where}: multipart field {name!r} required by the provider")
     assert problems == []
+
+
+async def test_every_call_carries_an_identity_signed_for_exactly_that_request() -> None:
+    for service, request in await recorded_requests():
+        identity = verify_identity(
+            KEY,
+            request.headers,
+            method=request.method,
+            path_with_query=request.url.raw_path.decode("ascii"),
+            body_digest=hashlib.sha256(request.content).hexdigest(),
+        )
+        assert identity == Identity("user-1"), f"{service} {request.method} {request.url}"
 
 
 @pytest.mark.parametrize("model", list(READS), ids=lambda model: model.__name__)

@@ -19,6 +19,7 @@ from marketscope_events.catalog import DocumentIndexed, QuoteUpdated
 from marketscope_gateway.handlers import LivePush
 from marketscope_gateway.live.hub import Connection, Hub
 from marketscope_gateway.live.protocol import (
+    AuthenticatedMessage,
     ErrorMessage,
     HeartbeatMessage,
     PongMessage,
@@ -79,12 +80,19 @@ async def frames_the_gateway_sends() -> list[dict[str, Any]]:
     for data in (quote, indexed):
         await push.handle(DecodedEvent(CATALOG.new_event(data), data))
     replies = [
-        WelcomeMessage(user_id="alice", heartbeat_seconds=20, max_subscriptions=100),
+        WelcomeMessage(
+            user_id="alice",
+            expires_at=datetime.now(UTC),
+            heartbeat_seconds=20,
+            max_subscriptions=100,
+        ),
+        AuthenticatedMessage(user_id="alice", expires_at=datetime.now(UTC), id="r1"),
         SubscribedMessage(channel="quotes:AAPL", id="1"),
         UnsubscribedMessage(channel="documents"),
         HeartbeatMessage(time=datetime.now(UTC)),
         PongMessage(),
         ErrorMessage(code="invalid_message", message="not JSON"),
+        ErrorMessage(code="too_many_connections", message="at most 10 open sockets per user"),
     ]
     frames = [connection.outbox.get_nowait() for _ in range(connection.outbox.qsize())]
     return [json.loads(frame) for frame in [*frames, *map(encode, replies)]]
@@ -106,6 +114,7 @@ async def test_frames_the_gateway_sends_validate() -> None:
     "message",
     [
         {"type": "auth", "token": "eyJ..."},
+        {"type": "auth", "token": "eyJ...", "id": "renew-1"},
         {"type": "subscribe", "channel": "quotes:AAPL", "id": "1"},
         {"type": "subscribe", "channel": "notifications"},
         {"type": "unsubscribe", "channel": "analyses"},

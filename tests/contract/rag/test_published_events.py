@@ -21,8 +21,7 @@ from marketscope_infra.apply import apply, load_spec
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_rag.main import create_app
 from marketscope_rag.settings import Settings
-from marketscope_servicekit import Identity, sign_identity
-from marketscope_servicekit.testing import running
+from marketscope_servicekit.testing import GatewaySigner, identity_headers, running
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +64,8 @@ async def test_published_document_events_match_the_committed_schemas(
     app = create_app(settings, aws_settings)
     owner = f"contract-{uuid.uuid4().hex[:8]}"
     async with running(app) as client:
-        headers = sign_identity(app.state.internal_key, Identity(owner))
+        client.auth = GatewaySigner(app.state.internal_key)
+        headers = identity_headers(owner)  # signed per request by the client's signer
         upload = await client.post(
             "/documents",
             headers=headers,

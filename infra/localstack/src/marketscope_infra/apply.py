@@ -1,9 +1,11 @@
 """Make every resource of resources.json exist: create what is missing, bring cheap drift
-back in line (queue attributes and policies, subscription attributes, TTL, retention,
-alarms, dashboard, rule targets), never delete. Running it again changes nothing.
+back in line (queue attributes and policies, subscription attributes, TTL, bucket
+protections, retention, alarms, dashboard, rule targets), never delete. Running it again
+changes nothing.
 
 One line per resource: ``created <kind> <name>`` or ``exists  <kind> <name>``, the latter
-followed by ``(updated A, B)`` when drifted attributes were put back.
+followed by ``(updated A, B)`` when drifted attributes were put back; a note in parentheses
+says what was deliberately left off.
 
 Standard library and boto3 only, so that LocalStack's own Python can run this file by path
 as its ready.d hook:
@@ -30,6 +32,7 @@ if not __package__:
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marketscope_infra.appliers import (
+    buckets,
     messaging,
     observability,
     scheduling,
@@ -64,7 +67,7 @@ StepCallback = Callable[[int, int, str], None]
 
 APPLIERS: Mapping[str, Applier] = {
     "table": storage.apply_table,
-    "bucket": storage.apply_bucket,
+    "bucket": buckets.apply_bucket,
     "topic": messaging.apply_topic,
     "queue": messaging.apply_queue,
     "subscription": messaging.apply_subscription,
@@ -88,6 +91,8 @@ class StepResult:
         line = f"{verb:<7} {self.kind} {self.name}"
         if self.outcome.updated:
             line += f" (updated {', '.join(self.outcome.updated)})"
+        for note in self.outcome.notes:
+            line += f" ({note})"
         return line
 
 

@@ -20,11 +20,19 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit.health import ReadinessCheck, health_router
-from marketscope_servicekit.identity import InternalKeySettings, current_identity
+from marketscope_servicekit.identity import current_identity
+from marketscope_servicekit.internal_key import InternalKeySettings, check_internal_key
 from marketscope_servicekit.lifecycle import BackgroundTasks
 from marketscope_servicekit.logging import configure_logging
 from marketscope_servicekit.metrics import MetricsRecorder
+from marketscope_servicekit.openapi_problems import (
+    CommonStatuses,
+    default_statuses,
+    install_problem_docs,
+    signed_identity_statuses,
+)
 from marketscope_servicekit.problems import install_problem_handlers
+from marketscope_servicekit.request_body import install_body_digest, install_json_depth_limit
 from marketscope_servicekit.request_metrics import install_request_metrics
 from marketscope_servicekit.settings import ServiceSettings
 from marketscope_servicekit.tracing import Tracing
@@ -57,6 +65,7 @@ def create_service_app(
     start: StartBackground[C] | None = None,
     routers: Iterable[APIRouter] = (),
     signed_identity: bool = True,
+    problem_statuses: CommonStatuses | None = None,
     aws_settings: AwsSettings | None = None,
     metrics_interval: float = 10.0,
     trace_interval: float = 1.0,
@@ -65,13 +74,21 @@ def create_service_app(
     """A FastAPI app for service ``name`` with JSON logs, problem+json errors, health
     routes, request metrics, X-Ray traces, and the service's components and background
     jobs run by its lifespan. With ``signed_identity`` every route of ``routers`` needs
-    the gateway-signed identity (401 otherwise); the health routes never do."""
+    the gateway-signed identity (401 otherwise); the health routes never do. JSON
+    bodies nested too deep are 422 in every service (`request_body`). The lifespan
+    refuses to start with a published or short internal key unless AWS is a loopback
+    emulator (`internal_key.check_internal_key`). The OpenAPI document declares every
+    error as problem+json (`openapi_problems`), with the statuses any route answers as
+    ``problem_statuses`` says (by default 503, 422 where input is validated, and 401
+    with ``signed_identity``)."""
     configure_logging(name, settings.log_level)
     metrics = MetricsRecorder(name)
     tracing = Tracing(name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before anything starts: a published or short key is refused off loopback.
+        check_internal_key(app.state.internal_key, aws_settings or AwsSettings())
         async with AwsClients(aws_settings) as aws:
             stop = asyncio.Event()
             flusher = asyncio.create_task(
@@ -115,11 +132,18 @@ def create_service_app(
     app.state.tracing = tracing
     app.state.internal_key = InternalKeySettings().internal_key
     install_problem_handlers(app)
+    if signed_identity:
+        install_body_digest(app)
+    # Added last, so it runs first: a refused body is never hashed.
+    install_json_depth_limit(app)
     install_request_metrics(app, metrics)
     app.include_router(health_router(name, check_timeout=settings.readiness_timeout))
     dependencies = [Depends(current_identity)] if signed_identity else []
     for router in routers:
         app.include_router(router, dependencies=dependencies)
+    if problem_statuses is None:
+        problem_statuses = signed_identity_statuses if signed_identity else default_statuses
+    install_problem_docs(app, common=problem_statuses)
     tracing.instrument_app(app)
     return app
 

@@ -27,6 +27,9 @@ from marketscope_servicekit.problems import ServiceError
 logger = logging.getLogger(__name__)
 
 ReadinessProbe = Callable[[], Awaitable[None]]
+LIVENESS_PATH = "/healthz"
+READINESS_PATH = "/readyz"
+HEALTH_PATHS = frozenset({LIVENESS_PATH, READINESS_PATH})
 
 
 @dataclass(frozen=True)
@@ -98,14 +101,18 @@ def health_router(service: str, *, check_timeout: float = 2.0) -> APIRouter:
     """``GET /healthz`` and ``GET /readyz`` for ``service``."""
     router = APIRouter(tags=["health"])
 
-    @router.get("/healthz", response_model=Health)
+    @router.get(LIVENESS_PATH, response_model=Health)
     async def healthz() -> Health:
         return Health(service=service)
 
     @router.get(
-        "/readyz",
+        READINESS_PATH,
         response_model=Readiness,
-        responses={HTTPStatus.SERVICE_UNAVAILABLE: {"description": "A check failed"}},
+        responses={
+            HTTPStatus.SERVICE_UNAVAILABLE: {
+                "description": "Not started yet, or a check failed (named in `failed`)"
+            }
+        },
     )
     async def readyz(
         checks: Annotated[Sequence[ReadinessCheck], Depends(readiness_checks)],

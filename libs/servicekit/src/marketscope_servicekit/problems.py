@@ -54,7 +54,7 @@ class ServiceError(Exception):
 
     @property
     def problem_title(self) -> str:
-        return self.title or _phrase(self.status)
+        return self.title or status_phrase(self.status)
 
 
 def problem_response(
@@ -70,7 +70,11 @@ def problem_response(
     """A problem+json response; 204/304-style statuses get no body, as HTTP requires."""
     if not is_body_allowed_for_status_code(status):
         return Response(status_code=status, headers=dict(headers or {}))
-    body: dict[str, Any] = {"type": type_, "title": title or _phrase(status), "status": int(status)}
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title or status_phrase(status),
+        "status": int(status),
+    }
     if detail is not None:
         body["detail"] = detail
     if instance is not None:
@@ -100,7 +104,7 @@ async def _service_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     # Starlette fills ``detail`` with the reason phrase when none is given: not a detail.
-    detail = None if exc.detail == _phrase(exc.status_code) else str(exc.detail)
+    detail = None if exc.detail == status_phrase(exc.status_code) else str(exc.detail)
     return problem_response(
         exc.status_code, detail=detail, instance=request.url.path, headers=exc.headers
     )
@@ -165,7 +169,8 @@ def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _phrase(status: int) -> str:
+def status_phrase(status: int) -> str:
+    """The reason phrase of ``status`` ("Error" for a code HTTP does not name)."""
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -4,6 +4,8 @@ repeating them as uvicorn flags. `marketscope up` and the image start services t
 
 from __future__ import annotations
 
+from typing import Any
+
 import uvicorn
 
 from marketscope_servicekit.settings import ServiceSettings
@@ -11,8 +13,12 @@ from marketscope_servicekit.settings import ServiceSettings
 
 def serve(app: str, settings: ServiceSettings) -> None:
     """Serve the ASGI app at import path ``app`` (``<module>.main:app``) until stopped."""
-    uvicorn.run(
-        app,
+    uvicorn.run(app, **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: ServiceSettings) -> dict[str, Any]:
+    """How every service is served (keyword arguments of ``uvicorn.run``/``Config``)."""
+    return dict(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
@@ -26,4 +32,9 @@ def serve(app: str, settings: ServiceSettings) -> None:
         # A line per request would drown the service's own logs; every request is
         # already measured (APILatency by route and status) and traced.
         access_log=False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: any
+        # local process could then pick its client address and defeat per-address
+        # limits. Forwarded headers count only from the configured proxies.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )

@@ -6,10 +6,10 @@ with no environment variables at all. AWS settings are not here: they are the sh
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -23,9 +23,20 @@ class ServiceSettings(BaseSettings):
     log_level: LogLevel = "INFO"
     table_name: str
     readiness_timeout: float = Field(default=2.0, gt=0, description="Seconds per check")
+    # Addresses (or networks) of the proxies whose X-Forwarded-For/-Proto are believed.
+    # None by default: otherwise any local process could claim any client address.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: object) -> object:
         # uvicorn and most tooling spell levels in lower case; accept both.
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # ``10.0.0.5,10.0.1.0/24`` in the environment, as uvicorn's own option reads.
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value

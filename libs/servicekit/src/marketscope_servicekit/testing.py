@@ -9,26 +9,28 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import httpx
 import pytest
+import requests
 from fastapi import FastAPI
+from requests.auth import AuthBase
 
 from marketscope_events import CATALOG, Envelope, EventStore
 from marketscope_events.catalog import queue_name
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_platform.topology import SERVICES, ServiceInfo
-from marketscope_servicekit.identity import Identity, sign_identity
+from marketscope_servicekit.health import HEALTH_PATHS
+from marketscope_servicekit.identity import ROLES_HEADER, USER_HEADER, Identity, sign_identity
 from marketscope_servicekit.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
 
-HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 AppFactory = Callable[[ServiceSettings, AwsSettings], FastAPI]
 
 # The service shape (docs/architecture.md): the same role modules in every service, and
@@ -53,6 +55,84 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+def sign_request(key: str, identity: Identity, request: httpx.Request) -> None:
+    """Add the identity headers the gateway would send with ``request`` (its body read)."""
+    request.headers.update(
+        sign_identity(
+            key,
+            identity,
+            method=request.method,
+            path_with_query=request.url.raw_path.decode("ascii"),
+            body=request.content,
+        )
+    )
+
+
+def sign_prepared_request(key: str, identity: Identity, request: requests.PreparedRequest) -> None:
+    """`sign_request` for a ``requests`` request: its target and body as they are sent."""
+    body = request.body
+    if body is not None and not isinstance(body, bytes | str):
+        raise TypeError("a streamed body cannot be signed before it is sent")
+    request.headers.update(
+        sign_identity(
+            key,
+            identity,
+            method=request.method or "GET",
+            path_with_query=request.path_url,
+            body=body.encode() if isinstance(body, str) else body or b"",
+        )
+    )
+
+
+def identity_headers(user: str, *roles: str) -> dict[str, str]:
+    """Names the identity a request is to carry; a `GatewaySigner` signs it as sent."""
+    return {USER_HEADER: user, ROLES_HEADER: ",".join(roles or ("user",))}
+
+
+def _named_identity(headers: Mapping[str, str]) -> Identity | None:
+    user = headers.get(USER_HEADER)
+    if user is None:
+        return None
+    roles = headers.get(ROLES_HEADER, "user")
+    return Identity(user, frozenset(role for role in roles.split(",") if role))
+
+
+class GatewaySigner(httpx.Auth):
+    """Signs each request as the gateway would: as the identity its `identity_headers`
+    name, else as ``default`` (unsigned when there is neither)."""
+
+    requires_request_body = True
+
+    def __init__(self, key: str, default: Identity | None = None) -> None:
+        self._key = key
+        self._default = default
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        identity = _named_identity(request.headers) or self._default
+        if identity is not None:
+            sign_request(self._key, identity, request)
+        yield request
+
+
+class GatewaySigningAuth(AuthBase):
+    """`GatewaySigner` for ``requests`` (what schemathesis sends with): each request is
+    signed as the identity its `identity_headers` name, else as ``default``."""
+
+    def __init__(self, key: str, default: Identity | None = None) -> None:
+        self._key = key
+        self._default = default
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        headers = {
+            name: value.decode("latin-1") if isinstance(value, bytes) else value
+            for name, value in request.headers.items()
+        }
+        identity = _named_identity(headers) or self._default
+        if identity is not None:
+            sign_prepared_request(self._key, identity, request)
+        return request
 
 
 def unreachable_aws() -> AwsSettings:
@@ -143,10 +223,12 @@ class ServiceContract:
         if self.probe_path is None:
             pytest.skip(f"{self.service.name} has no route that needs its components yet")
         app = self.make_app(unreachable_aws())
-        headers = sign_identity(app.state.internal_key, Identity("contract-user"))
+        signer = GatewaySigner(app.state.internal_key, Identity("contract-user"))
         transport = httpx.ASGITransport(app=app)  # no lifespan: nothing is built
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            response = await client.get(self.probe_path, headers=headers)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", auth=signer
+        ) as client:
+            response = await client.get(self.probe_path)
         assert response.status_code == 503, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"] == "urn:marketscope:problem:not-started"

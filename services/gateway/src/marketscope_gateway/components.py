@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from marketscope_gateway.auth.passwords import Passwords
 from marketscope_gateway.auth.service import AuthService
 from marketscope_gateway.auth.signing_key import SigningKey
-from marketscope_gateway.auth.throttle import LoginThrottle
+from marketscope_gateway.auth.throttle import LoginBackoff, LoginThrottle, RegistrationThrottle
 from marketscope_gateway.auth.tokens import TokenCodec
 from marketscope_gateway.downstream import MarketDataClient, RagClient
 from marketscope_gateway.handlers import LivePush
@@ -101,9 +102,19 @@ async def build_components(
     store = GatewayStore(await aws.client("dynamodb"), settings.table_name)
     throttle = LoginThrottle(
         store,
-        per_account=settings.login_failures_per_account,
-        per_ip=settings.login_failures_per_ip,
+        per_account_address=settings.login_failures_per_account_address,
+        per_address=settings.login_failures_per_ip,
+        backoff=LoginBackoff(
+            after=settings.login_backoff_after_failures,
+            base_seconds=settings.login_backoff_base_seconds,
+            max_seconds=settings.login_backoff_max_seconds,
+        ),
         window_seconds=settings.login_failure_window_seconds,
+    )
+    registrations = RegistrationThrottle(
+        store,
+        per_address=settings.registrations_per_ip,
+        window_seconds=settings.registration_window_seconds,
     )
     timeout = settings.downstream_timeout
     market_data = MarketDataClient(
@@ -129,7 +140,15 @@ async def build_components(
         tokens=tokens,
         secretsmanager=await aws.client("secretsmanager"),
         store=store,
-        auth=AuthService(store, tokens, throttle, admin_emails=settings.admin_emails),
+        auth=AuthService(
+            store,
+            tokens,
+            throttle,
+            registrations,
+            passwords=Passwords(concurrency=settings.password_hashing_concurrency),
+            admin_emails=settings.admin_emails,
+            on_session_ended=hub.end_session,  # its sockets on this instance close at once
+        ),
         market_data=market_data,
         rag=rag,
         overview=OverviewComposer(market_data, rag, part_timeout=settings.overview_part_timeout),

@@ -1,5 +1,6 @@
-"""Edge protection, as ASGI middleware around every route: CORS, per-IP and per-user rate
-limits (429 + Retry-After), and request body limits (413), all answered in problem+json.
+"""Edge protection, as ASGI middleware around every route: CORS (a refused preflight is
+400), per-IP and per-user rate limits (429 + Retry-After), and request body limits (413),
+all answered in problem+json.
 
 Rate limits are counted per instance, in memory (``limits``' sliding window counter): a
 deployment of N instances behind a load balancer admits up to N times the configured
@@ -10,24 +11,36 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import time
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marketscope_gateway.auth.tokens import AccessClaims, TokenCodec
 from marketscope_gateway.errors import InvalidToken, SigningKeyUnavailable
 from marketscope_gateway.settings import Settings
-from marketscope_servicekit import PayloadTooLarge, TooManyRequests
+from marketscope_servicekit import PayloadTooLarge, TooManyRequests, problem_type
+from marketscope_servicekit.openapi_problems import default_statuses
 from marketscope_servicekit.problems import problem_response
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
-UPLOAD_PATHS = frozenset({"/api/v1/documents"})
+# Uploads get the upload limit: a new document (POST) and a new version (PUT) alike.
+UPLOAD_ROUTES = (
+    ("POST", re.compile(r"^/api/v1/documents$")),
+    ("PUT", re.compile(r"^/api/v1/documents/[^/]+$")),
+)
 CLAIMS_STATE = "access_claims"
+CORS_REFUSED_TYPE = problem_type("cors-preflight-refused")
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -41,6 +54,50 @@ def bearer_token(scope: Scope) -> str | None:
 def client_ip(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as a 400 problem that names
+    what was refused (Starlette answers it in plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != HTTPStatus.BAD_REQUEST:
+            return response
+        refused = self._refused(request_headers)
+        # The CORS headers the browser reads stay; the plain-text body's own go.
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in {"content-type", "content-length"}
+        }
+        return problem_response(
+            HTTPStatus.BAD_REQUEST,
+            title="CORS preflight refused",
+            detail=f"The CORS preflight was refused: {'; '.join(refused)}.",
+            type_=CORS_REFUSED_TYPE,
+            extensions={"refused": refused},
+            headers=headers,
+        )
+
+    def _refused(self, request_headers: Headers) -> list[str]:
+        origin = request_headers["origin"]
+        method = request_headers["access-control-request-method"]
+        refused: list[str] = []
+        if not self.is_allowed_origin(origin=origin):
+            refused.append(f"origin {origin!r} is not allowed")
+        if method not in self.allow_methods:
+            refused.append(f"method {method!r} is not allowed")
+        requested = request_headers.get("access-control-request-headers")
+        if requested is not None and not self.allow_all_headers:
+            names = [name.strip() for name in requested.lower().split(",")]
+            disallowed = [name for name in names if name not in self.allow_headers]
+            if disallowed:
+                refused.append(f"headers {', '.join(disallowed)} are not allowed")
+        private_network = "access-control-request-private-network" in request_headers
+        if private_network and not self.allow_private_network:
+            refused.append("private network access is not allowed")
+        return refused
 
 
 class RateLimitMiddleware:
@@ -108,7 +165,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS
+        upload = any(
+            scope["method"] == method and path.match(scope["path"])
+            for method, path in UPLOAD_ROUTES
+        )
         limit = self.max_upload if upload else self.max_body
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
@@ -155,6 +215,19 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
+def edge_statuses(path: str, operation: dict[str, Any]) -> Iterable[int]:
+    """What any gateway operation may answer besides its own statuses: the defaults,
+    429 from the rate limit, 413 from the body limit where a body is taken, and 401
+    where an access token is required."""
+    yield from default_statuses(path, operation)
+    if path not in UNLIMITED_PATHS:
+        yield HTTPStatus.TOO_MANY_REQUESTS
+    if "requestBody" in operation:
+        yield HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    if operation.get("security"):
+        yield HTTPStatus.UNAUTHORIZED
+
+
 def install_edge(app: FastAPI, settings: Settings, tokens: TokenCodec) -> None:
     """Outermost first: CORS (so even 413/429 answers carry its headers), then the rate
     limit, then the body limit."""
@@ -168,7 +241,7 @@ def install_edge(app: FastAPI, settings: Settings, tokens: TokenCodec) -> None:
         tokens=tokens,
     )
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],

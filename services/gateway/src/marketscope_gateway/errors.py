@@ -1,6 +1,6 @@
 """The gateway's errors: one base class, each subclass also one of servicekit's shared kinds
 (so it answers with that kind's status), with a problem ``type`` of its own where clients
-tell it apart (a reused refresh token, a throttled login)."""
+tell it apart (a reused refresh token, a throttled login or registration)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,10 @@ class EmailTaken(Conflict, GatewayError):
 
 class LoginThrottled(TooManyRequests, GatewayError):
     type: ClassVar[str] = problem_type("login-throttled")
+
+
+class RegistrationThrottled(TooManyRequests, GatewayError):
+    type: ClassVar[str] = problem_type("registration-throttled")
 
 
 class StoreUnavailable(DependencyUnavailable, GatewayError):

@@ -14,7 +14,7 @@ from marketscope_gateway.api import router
 from marketscope_gateway.auth.signing_key import SigningKey
 from marketscope_gateway.auth.tokens import TokenCodec
 from marketscope_gateway.components import Components, build_components
-from marketscope_gateway.edge import install_edge
+from marketscope_gateway.edge import edge_statuses, install_edge
 from marketscope_gateway.settings import SERVICE, Settings
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import (
@@ -120,6 +120,7 @@ def create_app(
         start=start_background,
         routers=[router],
         signed_identity=False,  # the gateway authenticates users itself (JWT)
+        problem_statuses=edge_statuses,
         aws_settings=aws_settings,
     )
     install_edge(app, settings, tokens)

@@ -37,10 +37,19 @@ class Settings(ServiceSettings):
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     admin_emails: frozenset[str] = frozenset()
 
-    # Login throttling (per account and per client IP, shared by every instance).
-    login_failures_per_account: int = Field(default=5, ge=1)
+    # Login throttling, shared by every instance (auth/throttle.py says how): per
+    # account and client address strictly, per account with growing delays, per address.
+    login_failures_per_account_address: int = Field(default=5, ge=1)
     login_failures_per_ip: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
+    login_backoff_after_failures: int = Field(default=10, ge=1)
+    login_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    login_backoff_max_seconds: float = Field(default=30.0, gt=0)
+    # Registrations per client address per window (each costs a password hash).
+    registrations_per_ip: int = Field(default=5, ge=1)
+    registration_window_seconds: int = Field(default=600, ge=1)
+    # Password hashes computed at once; unset: the cores less one (at least one).
+    password_hashing_concurrency: int | None = Field(default=None, ge=1)
 
     # Edge protection (per instance).
     rate_limit_per_user: str = "300/minute"
@@ -59,6 +68,10 @@ class Settings(ServiceSettings):
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
     ws_auth_timeout: float = Field(default=5.0, gt=0)
     ws_max_subscriptions: int = Field(default=100, ge=1)
+    ws_max_connections_per_user: int = Field(default=10, ge=1)
+    # How often an open socket re-reads its session from the table, which is how a
+    # logout on another instance reaches it (on this instance it closes at once).
+    ws_session_check_seconds: float = Field(default=20.0, gt=0)
 
     @field_validator("rate_limit_per_user", "rate_limit_per_ip")
     @classmethod

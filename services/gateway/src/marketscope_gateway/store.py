@@ -1,14 +1,14 @@
-"""The gateway's table: users, refresh-token families and login-failure counters.
+"""The gateway's table: users, refresh-token families and the throttles' counters.
 
 One DynamoDB table (``pk`` S, ``sk`` N, TTL attribute ``expires_at``), single items at
-``sk = 0`` except the failure counters, whose ``sk`` is the window they count:
+``sk = 0`` except the counters, whose ``sk`` is the fixed window they count in:
 
 | item | pk | holds |
 |---|---|---|
 | user | ``User#<user_id>`` | email, argon2 hash, roles, created_at |
-| email claim | ``Email#<lower-cased email>`` | user_id (makes emails unique) |
+| email claim | ``Email#<canonical email>`` | user_id (makes emails unique) |
 | refresh family | ``RefreshFamily#<family_id>`` | user_id, generation, revoked, expires_at |
-| failure counter | ``LoginFailures#<scope>#<key>`` (sk = window number) | failures, expires_at |
+| counter | ``Counter#<name>`` (sk = window number) | count, last_at, expires_at |
 | handled event | ``Idempotency#gateway-<instance>#<event id>`` | the live feed consumer's |
 
 Reads ignore items whose ``expires_at`` has passed: DynamoDB deletes them late, the
@@ -40,6 +40,12 @@ class UserRecord:
     password_hash: str
     roles: frozenset[str]
     created_at: int
+
+
+@dataclass(frozen=True)
+class CounterValue:
+    count: int
+    last_at: float | None  # when it was last incremented (epoch seconds)
 
 
 @dataclass(frozen=True)
@@ -236,30 +242,66 @@ class GatewayStore:
             if not _condition_failed(exc):  # no such family: nothing to revoke
                 raise _unavailable("revoking", exc) from exc
 
-    # ------------------------------------------------------------ login failures
+    # ------------------------------------------------------------------ counters
 
-    async def failures(self, counter: str, window: int) -> int:
-        item = await self._get(f"LoginFailures#{counter}", window)
-        return 0 if item is None else int(item["failures"]["N"])
+    async def count(self, counter: str, window: int) -> CounterValue:
+        """The counter's value in ``window`` (zero when it has none yet)."""
+        item = await self._get(f"Counter#{counter}", window)
+        if item is None:
+            return CounterValue(0, None)
+        return CounterValue(int(item["count"]["N"]), float(item["last_at"]["N"]))
 
-    async def add_failure(self, counter: str, window: int, expires_at: int) -> int:
+    async def increment(
+        self, counter: str, window: int, *, at: float, expires_at: int, below: int | None = None
+    ) -> int | None:
+        """Add one to the counter of ``window`` and return the new value; with ``below``,
+        only while the value is under it (atomically, so concurrent callers never get
+        past it together), returning None when it has reached it."""
+        names = {"#count": "count", "#last": "last_at", "#expires": "expires_at"}
+        values: dict[str, Any] = {
+            ":one": {"N": "1"},
+            ":at": {"N": repr(at)},
+            ":expires": {"N": str(expires_at)},
+        }
+        condition: dict[str, Any] = {}
+        if below is not None:
+            condition["ConditionExpression"] = "attribute_not_exists(#count) OR #count < :below"
+            values[":below"] = {"N": str(below)}
         try:
             response = await self._db.update_item(
                 TableName=self._table,
-                Key=self._key(f"LoginFailures#{counter}", window),
-                UpdateExpression="ADD #failures :one SET #expires = :expires",
-                ExpressionAttributeNames={"#failures": "failures", "#expires": "expires_at"},
-                ExpressionAttributeValues={":one": {"N": "1"}, ":expires": {"N": str(expires_at)}},
+                Key=self._key(f"Counter#{counter}", window),
+                UpdateExpression="ADD #count :one SET #last = :at, #expires = :expires",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
                 ReturnValues="UPDATED_NEW",
+                **condition,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise _unavailable("counting a failure", exc) from exc
-        return int(response["Attributes"]["failures"]["N"])
+            if _condition_failed(exc):
+                return None
+            raise _unavailable("counting", exc) from exc
+        return int(response["Attributes"]["count"]["N"])
 
-    async def clear_failures(self, counter: str, window: int) -> None:
+    async def decrement(self, counter: str, window: int) -> None:
+        """Take back one ``increment`` (of an attempt that turned out not to count)."""
+        try:
+            await self._db.update_item(
+                TableName=self._table,
+                Key=self._key(f"Counter#{counter}", window),
+                UpdateExpression="ADD #count :minus_one",
+                ConditionExpression="attribute_exists(#count)",
+                ExpressionAttributeNames={"#count": "count"},
+                ExpressionAttributeValues={":minus_one": {"N": "-1"}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if not _condition_failed(exc):  # already gone: nothing to take back
+                raise _unavailable("counting", exc) from exc
+
+    async def clear(self, counter: str, window: int) -> None:
         try:
             await self._db.delete_item(
-                TableName=self._table, Key=self._key(f"LoginFailures#{counter}", window)
+                TableName=self._table, Key=self._key(f"Counter#{counter}", window)
             )
         except (ClientError, BotoCoreError) as exc:
-            raise _unavailable("clearing failures", exc) from exc
+            raise _unavailable("clearing a counter", exc) from exc

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from marketscope_market_data.components import Components
-from marketscope_market_data.errors import WatchlistForbidden
+from marketscope_market_data.errors import (
+    ProviderUnavailable,
+    SymbolNotFound,
+    UnknownSymbols,
+    WatchlistForbidden,
+)
 from marketscope_market_data.providers import DateSpan
 from marketscope_market_data.schemas import (
     INDICATOR_NAMES,
@@ -20,7 +25,6 @@ from marketscope_market_data.schemas import (
     IndicatorsResponse,
     Interval,
     Period,
-    Problem,
     ProfileResponse,
     QuoteBatch,
     QuoteResponse,
@@ -30,6 +34,7 @@ from marketscope_market_data.schemas import (
 )
 from marketscope_market_data.service import MarketDataService
 from marketscope_servicekit import Identity, InvalidRequest, components_of, current_identity
+from marketscope_servicekit.openapi_problems import problem_responses
 
 router = APIRouter(tags=["market-data"])
 
@@ -37,17 +42,16 @@ SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.\-^=]{0,14}$"
 _SYMBOL = re.compile(SYMBOL_PATTERN)
 
 
-Responses = dict[int | str, dict[str, Any]]
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description}
-
-
-NOT_FOUND: Responses = {404: _problem("Unknown symbol")}
-UNAVAILABLE: Responses = {503: _problem("Provider down, nothing cached; see Retry-After")}
-INVALID: Responses = {422: _problem("Invalid parameters; `allowed` lists accepted values")}
-MARKET: Responses = {**NOT_FOUND, **UNAVAILABLE, **INVALID}
+NOT_FOUND = "Unknown symbol, or no data in the asked range"
+UNAVAILABLE = "Provider down, nothing cached; see Retry-After"
+INVALID = "Invalid parameters; `allowed` lists accepted values"
+MARKET = problem_responses(
+    SymbolNotFound,
+    ProviderUnavailable,
+    InvalidRequest,
+    descriptions={404: NOT_FOUND, 503: UNAVAILABLE, 422: INVALID},
+)
+BATCH = problem_responses(InvalidRequest, descriptions={422: INVALID})
 
 
 def service(request: Request) -> MarketDataService:
@@ -75,7 +79,10 @@ def date_span(start: date | None, end: date | None, period: Period | None) -> Da
     if period is not None and start is not None:
         raise InvalidRequest("Give either period or start/end, not both.")
     if start is not None and end is not None and start > end:
-        raise InvalidRequest("start must not be after end.")
+        raise InvalidRequest(
+            f"start {start.isoformat()} is after end {end.isoformat()}.",
+            extensions={"start": start.isoformat(), "end": end.isoformat()},
+        )
     return DateSpan(start=start, end=end, period=period)
 
 
@@ -85,7 +92,7 @@ async def get_quote(symbol: SymbolPath, market: Service) -> Response:
     return Response(await market.quote_json(symbol.upper()), media_type="application/json")
 
 
-@router.get("/quotes", response_model=QuoteBatch, responses=INVALID)
+@router.get("/quotes", response_model=QuoteBatch, responses=BATCH)
 async def get_quotes(
     market: Service,
     symbols: Annotated[str, Query(description="Comma-separated, up to 50: AAPL,MSFT")],
@@ -158,7 +165,8 @@ def _owner_allowed(owner: str, identity: Identity) -> None:
         raise WatchlistForbidden(f"{identity.user_id} may not access the watchlist of {owner}.")
 
 
-CALLER: Responses = {401: _problem("No valid identity"), 403: _problem("Another owner's watchlist")}
+OWN_WATCHLIST = {403: "Another owner's watchlist"}
+CALLER = problem_responses(WatchlistForbidden, descriptions=OWN_WATCHLIST)
 
 
 @router.get("/watchlists/{owner}", response_model=Watchlist, responses=CALLER)
@@ -168,13 +176,26 @@ async def get_watchlist(owner: str, market: Service, identity: Caller) -> Watchl
     return await market.watchlist(owner)
 
 
-@router.put("/watchlists/{owner}", response_model=Watchlist, responses={**CALLER, **INVALID})
+WATCHLIST_WRITE = problem_responses(
+    WatchlistForbidden,
+    UnknownSymbols,
+    ProviderUnavailable,
+    descriptions={
+        **OWN_WATCHLIST,
+        422: "Invalid body, or symbols no provider knows (listed in `unknown`)",
+        503: "A provider could not check a symbol now; see Retry-After",
+    },
+)
+
+
+@router.put("/watchlists/{owner}", response_model=Watchlist, responses=WATCHLIST_WRITE)
 async def put_watchlist(
     owner: str,
     update: WatchlistUpdate,
     market: Service,
     identity: Caller,
 ) -> Watchlist:
-    """Replace the owner's watchlist; its symbols join the scheduled refresh."""
+    """Replace the owner's watchlist; its symbols join the scheduled refresh. Every symbol
+    must be known to a provider (422 lists the unknown ones)."""
     _owner_allowed(owner, identity)
     return await market.save_watchlist(owner, [symbol.upper() for symbol in update.symbols])

@@ -3,7 +3,10 @@ service's DynamoDB table, then the provider; concurrent misses of one key share 
 flight, so 100 requests for a cold symbol cost one provider call.
 
 Each entry is fresh for its TTL and then kept (``stale_keep_seconds``) for one purpose:
-when the provider fails, a stale copy answers with ``stale: true`` instead of a 503.
+when the provider fails, a stale copy answers with ``stale: true`` instead of a 503. A
+caller may also say when a value is no longer current whatever its TTL (a replayed quote
+once the replay clock has moved on): such an entry is fetched again, and kept as the
+stale copy.
 """
 
 from __future__ import annotations
@@ -79,16 +82,18 @@ class TieredCache:
         model: type[M],
         fresh_seconds: int,
         fetch: Callable[[], Awaitable[M]],
+        *,
+        current: Callable[[M], bool] = lambda _value: True,
     ) -> Cached[M]:
         entry = self._memory.get(key)
-        if entry is not None:
+        if entry is not None and current(value := _as(model, entry[0])):
             self._count("memory", key)
-            return Cached(_as(model, entry[0]), stale=False, tier="memory")
+            return Cached(value, stale=False, tier="memory")
         flight = self._flights.get(key)
         if flight is None:
             # The load is its own task: a leader whose client goes away cancels only its
             # own wait, never the flight the other requests share.
-            flight = asyncio.create_task(self._load(key, model, fresh_seconds, fetch))
+            flight = asyncio.create_task(self._load(key, model, fresh_seconds, fetch, current))
             self._flights[key] = flight
             flight.add_done_callback(partial(self._landed, key))
         result = await asyncio.shield(flight)
@@ -101,15 +106,21 @@ class TieredCache:
             flight.exception()  # retrieved here too, in case every waiter went away
 
     async def _load(
-        self, key: str, model: type[M], fresh_seconds: int, fetch: Callable[[], Awaitable[M]]
+        self,
+        key: str,
+        model: type[M],
+        fresh_seconds: int,
+        fetch: Callable[[], Awaitable[M]],
+        current: Callable[[M], bool],
     ) -> Cached[BaseModel]:
         item = await self._table_get(key)
         now = self._now()
         if item is not None and item.fresh_until > now:
             value = model.model_validate_json(item.value)
-            self._remember(key, value, item.fresh_until)
-            self._count("table", key)
-            return Cached(value, stale=False, tier="table")
+            if current(value):
+                self._remember(key, value, item.fresh_until)
+                self._count("table", key)
+                return Cached(value, stale=False, tier="table")
         self._count("miss", key)
         try:
             fresh = await fetch()

@@ -7,7 +7,9 @@ Invalid parameters are servicekit's `InvalidRequest` itself.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Sequence
+from datetime import date
+from typing import ClassVar, Literal
 
 from marketscope_servicekit import (
     DependencyUnavailable,
@@ -34,6 +36,56 @@ class SymbolNotFound(NotFound, MarketDataError):
             detail or f"No market data is known for {symbol!r}.", extensions={"symbol": symbol}
         )
         self.symbol = symbol
+
+
+class HistoryOutOfRange(SymbolNotFound):
+    """A known symbol without bars in the asked range: the range ends before its data
+    begins (``boundary`` is its first day) or begins after its data ends (``boundary`` is
+    its last day so far; for a replay, at most the clock's day)."""
+
+    title: ClassVar[str | None] = "No data in the range"
+    type: ClassVar[str] = problem_type("history-out-of-range")
+
+    def __init__(
+        self,
+        symbol: str,
+        *,
+        position: Literal["before-data", "after-data"],
+        start: date,
+        end: date,
+        boundary: date,
+    ) -> None:
+        asked = f"{start.isoformat()}..{end.isoformat()}"
+        if position == "before-data":
+            detail = f"the range {asked} ends before {symbol}'s data begins on {boundary}."
+            edge = "data_begins"
+        else:
+            detail = f"the range {asked} begins after {symbol}'s data ends on {boundary}."
+            edge = "data_ends"
+        super().__init__(symbol, f"No bars: {detail}")
+        self.position = position
+        self.extensions.update(
+            {
+                "position": position,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                edge: boundary.isoformat(),
+            }
+        )
+
+
+class UnknownSymbols(InvalidRequest, MarketDataError):
+    """Symbols no provider knows, in a request that would keep them (a watchlist)."""
+
+    title: ClassVar[str | None] = "Unknown symbols"
+    type: ClassVar[str] = problem_type("unknown-symbols")
+
+    def __init__(self, unknown: Sequence[str]) -> None:
+        super().__init__(
+            f"No market data is known for {', '.join(unknown)}.",
+            extensions={"unknown": list(unknown)},
+        )
+        self.unknown = list(unknown)
 
 
 class ProviderUnavailable(DependencyUnavailable, MarketDataError):

@@ -2,8 +2,13 @@
 JSON, not a CloudEvent, so a raw-message route) refreshes every watched quote.
 
 A Scheduled Event of another rule is terminal (the DLQ, with the reason); so is anything
-else, which no route matches. A refresh that refreshed nothing at all (the providers are
-down) is transient: the event comes back after a backoff.
+else, which no route matches. A refresh that refreshed nothing at all because the
+providers failed is transient: the event comes back after a backoff.
+
+Provider failures and unknown symbols are counted apart: ``ScheduledRefreshFailures``
+(alarmed: the operator is paged) says a provider failed; a symbol the providers have no
+data for (a watchlist's typo, a replayed symbol before its first trading day) goes to
+``ScheduledRefreshUnknownSymbols``, which no user can turn into a page.
 """
 
 from __future__ import annotations
@@ -59,15 +64,17 @@ class RefreshHandlers:
         except RejectedMessage as exc:
             raise TerminalHandlerError(str(exc)) from exc
         summary = await self.scheduled_refresh()
-        if nothing_refreshed(summary):
+        if providers_failed_everything(summary):
             reasons = "; ".join(f"{f.symbol}: {f.detail}" for f in summary.failed)
             raise TransientHandlerError(f"no quote could be refreshed ({reasons})")
 
     async def scheduled_refresh(self) -> RefreshSummary:
         """The refresh a Scheduled Event asks for, counted in ``ScheduledRefreshFailures``
-        (alarmed) when any symbol failed."""
+        (alarmed) when a provider failed for any symbol, and its unknown symbols in
+        ``ScheduledRefreshUnknownSymbols``."""
         summary = await self.refresh_watched("scheduled")
         self._metrics.increment("ScheduledRefreshFailures", 1 if summary.failed else 0)
+        self._metrics.increment("ScheduledRefreshUnknownSymbols", len(summary.unknown))
         return summary
 
     async def refresh_watched(self, trigger: str) -> RefreshSummary:
@@ -83,6 +90,7 @@ class RefreshHandlers:
         return summary
 
 
-def nothing_refreshed(summary: RefreshSummary) -> bool:
-    """Every symbol failed: the providers are down, so the refresh is worth retrying."""
-    return bool(summary.symbols) and not summary.refreshed
+def providers_failed_everything(summary: RefreshSummary) -> bool:
+    """No symbol was refreshed and the providers failed: worth retrying later. (Nothing
+    refreshed because every symbol is unknown would fail the same way again.)"""
+    return bool(summary.failed) and not summary.refreshed

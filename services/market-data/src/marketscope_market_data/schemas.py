@@ -42,12 +42,19 @@ class Quote(_Model):
     currency: str = "USD"
     as_of: datetime = Field(description="Market time the price refers to (historical for replay)")
     source: str = Field(description="Provider that served the price: replay, yfinance")
+    stale: bool = Field(
+        default=False,
+        description="True when the provider has no newer price (the replay's data has ended)",
+    )
 
 
 class QuoteResponse(Quote):
     change: float | None = Field(description="price - previous_close")
     change_percent: float | None = Field(description="change relative to previous_close, in %")
-    stale: bool = Field(description="True when the provider failed and a cached copy answers")
+    stale: bool = Field(
+        description="True when the price is not current: the provider failed and a cached "
+        "copy answers, or the provider's data for the symbol has ended (replay)"
+    )
 
 
 class SymbolError(_Model):
@@ -184,16 +191,8 @@ class RefreshSummary(_Model):
     symbols: int
     refreshed: int
     changed: int
-    failed: list[SymbolError]
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details (``application/problem+json``)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
+    failed: list[SymbolError] = Field(description="Provider failures (alarmed)")
+    unknown: list[str] = Field(
+        default_factory=list,
+        description="Symbols no provider has data for (on the replay's day): not failures",
+    )

@@ -13,8 +13,9 @@ from cachetools import LRUCache
 from marketscope_events import EventsError
 from marketscope_market_data.analytics.reports import indicator_report, risk_report
 from marketscope_market_data.cache import Cached, TieredCache
-from marketscope_market_data.errors import MarketDataError
+from marketscope_market_data.errors import MarketDataError, SymbolNotFound, UnknownSymbols
 from marketscope_market_data.providers import DateSpan, ProviderChain
+from marketscope_market_data.providers.directory import SymbolDirectory
 from marketscope_market_data.schemas import (
     History,
     HistoryResponse,
@@ -55,10 +56,10 @@ def quote_response(quote: Quote, *, stale: bool) -> QuoteResponse:
         else round(change / quote.previous_close * 100, 4)
     )
     return QuoteResponse(
-        **quote.model_dump(),
+        **quote.model_dump(exclude={"stale"}),
         change=None if change is None else round(change, 6),
         change_percent=percent,
-        stale=stale,
+        stale=stale or quote.stale,
     )
 
 
@@ -74,8 +75,10 @@ class MarketDataService:
         benchmark: str,
         risk_free_rate: float,
         default_watchlist: Sequence[str],
+        directory: SymbolDirectory | None = None,
     ) -> None:
         self.chain = chain
+        self.directory = directory or SymbolDirectory(chain)
         self.cache = cache
         self.recorder = recorder
         self.watchlists = watchlists
@@ -94,7 +97,11 @@ class MarketDataService:
             return quote
 
         return await self.cache.get_or_fetch(
-            f"quote:{symbol}", Quote, self._policy.quote_seconds, fetch
+            f"quote:{symbol}",
+            Quote,
+            self._policy.quote_seconds,
+            fetch,
+            current=self.chain.is_current,
         )
 
     async def quote(self, symbol: str) -> QuoteResponse:
@@ -189,7 +196,13 @@ class MarketDataService:
         return found or Watchlist(owner=owner, symbols=[], updated_at=None)
 
     async def save_watchlist(self, owner: str, symbols: Sequence[str]) -> Watchlist:
-        return await self.watchlists.put(owner, list(dict.fromkeys(symbols)))
+        """Replace the owner's watchlist; a symbol no provider knows is refused (it would
+        be asked for on every refresh)."""
+        unique = list(dict.fromkeys(symbols))
+        unknown = await self.directory.unknown(unique)
+        if unknown:
+            raise UnknownSymbols(unknown)
+        return await self.watchlists.put(owner, unique)
 
     async def refresh_targets(self) -> list[str]:
         """The default watchlist and every symbol on any owner's watchlist."""
@@ -200,20 +213,25 @@ class MarketDataService:
 
     async def refresh(self, symbols: Sequence[str]) -> RefreshSummary:
         """Fetch each symbol from the providers (never the cache), record changes in the
-        streams and write the fresh quotes through the cache."""
+        streams and write the fresh quotes through the cache. A symbol the providers have
+        no data for is listed apart from the failures: it says nothing about their health."""
         outcomes = await asyncio.gather(
             *(self._refresh_one(s) for s in symbols), return_exceptions=True
         )
-        failed = [
-            SymbolError(symbol=symbol, status=getattr(outcome, "status", 500), detail=str(outcome))
-            for symbol, outcome in zip(symbols, outcomes, strict=True)
-            if isinstance(outcome, BaseException)
-        ]
+        failed: list[SymbolError] = []
+        unknown: list[str] = []
+        for symbol, outcome in zip(symbols, outcomes, strict=True):
+            if isinstance(outcome, SymbolNotFound):
+                unknown.append(symbol)
+            elif isinstance(outcome, BaseException):
+                status = getattr(outcome, "status", 500)
+                failed.append(SymbolError(symbol=symbol, status=status, detail=str(outcome)))
         return RefreshSummary(
             symbols=len(symbols),
-            refreshed=len(symbols) - len(failed),
+            refreshed=len(symbols) - len(failed) - len(unknown),
             changed=sum(1 for outcome in outcomes if outcome is True),
             failed=failed,
+            unknown=unknown,
         )
 
     async def _refresh_one(self, symbol: str) -> bool:

@@ -74,9 +74,12 @@ def _decimal(value: float) -> Decimal:
 
 
 def quote_updated(quote: Quote, current: QuoteUpdated | None) -> QuoteUpdated | None:
-    """The QuoteUpdated an observation makes, None when the price is the stream's last."""
+    """The QuoteUpdated an observation makes: None when the price is the stream's last,
+    or when the observation is older than the stream's last quote (a provider further
+    behind in a fallback chain, a replay started again at an earlier day): a move back
+    to an old price is not a move the market made."""
     price = _decimal(quote.price)
-    if current is not None and current.price == price:
+    if current is not None and (current.price == price or quote.as_of < current.as_of):
         return None
     if current is not None:
         previous: Decimal | None = current.price

@@ -8,37 +8,52 @@ components (503 until they are built).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 
 from marketscope_events.timeutil import utc_now
 from marketscope_rag.components import Components
+from marketscope_rag.errors import (
+    ChunkQuotaExceededError,
+    ConflictError,
+    DocumentNotFoundError,
+    DocumentTooLargeError,
+    ForbiddenError,
+    InvalidDocumentError,
+    UnsupportedDocumentError,
+)
 from marketscope_rag.schemas import (
     DocumentAccepted,
     DocumentDetail,
     DocumentList,
     DocumentSummary,
     Download,
-    Problem,
     SearchHit,
     SearchRequest,
     SearchResponse,
     StarterKnowledgeBase,
 )
 from marketscope_rag.service import DocumentService, Upload, UploadOutcome
-from marketscope_servicekit import Identity, components_of, current_identity
+from marketscope_servicekit import Identity, InvalidRequest, components_of, current_identity
+from marketscope_servicekit.openapi_problems import problem_responses
 
 router = APIRouter(tags=["rag"])
 
 Caller = Annotated[Identity, Depends(current_identity)]
 
 
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        code: {"model": Problem, "content": {"application/problem+json": {}}}
-        for code in (401, *statuses)
-    }
+# The problems an upload answers: not an admin for the shared knowledge base (403),
+# another version being indexed (409), over the size or storage quota (413), a type
+# that cannot be indexed (415), unreadable content (422), over the chunk quota (429).
+UPLOAD_PROBLEMS = (
+    ForbiddenError,
+    ConflictError,
+    DocumentTooLargeError,
+    UnsupportedDocumentError,
+    InvalidDocumentError,
+    ChunkQuotaExceededError,
+)
 
 
 def documents(request: Request) -> DocumentService:
@@ -73,7 +88,7 @@ def _accepted(outcome: UploadOutcome, response: Response) -> DocumentAccepted:
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         200: {"model": DocumentAccepted, "description": "Same bytes: the existing document"},
-        **_problems(403, 409, 413, 415, 422),
+        **problem_responses(*UPLOAD_PROBLEMS),
     },
 )
 async def upload_document(
@@ -95,7 +110,7 @@ async def upload_document(
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         200: {"model": DocumentAccepted, "description": "Same bytes as the current version"},
-        **_problems(403, 404, 409, 413, 415, 422),
+        **problem_responses(*UPLOAD_PROBLEMS, DocumentNotFoundError),
     },
 )
 async def upload_document_version(
@@ -111,14 +126,14 @@ async def upload_document_version(
     return _accepted(await service.upload_version(caller, document_id, upload), response)
 
 
-@router.get("/documents", responses=_problems())
+@router.get("/documents")
 async def list_documents(caller: Caller, service: Documents) -> DocumentList:
     """The caller's documents and the shared knowledge base, newest first."""
     states = await service.list_documents(caller)
     return DocumentList(documents=[DocumentSummary.of(state) for state in states])
 
 
-@router.get("/documents/{document_id}", responses=_problems(404))
+@router.get("/documents/{document_id}", responses=problem_responses(DocumentNotFoundError))
 async def get_document(document_id: str, caller: Caller, service: Documents) -> DocumentDetail:
     """Status, metadata and a presigned download URL of the current version."""
     state = await service.get(caller, document_id)
@@ -132,7 +147,7 @@ async def get_document(document_id: str, caller: Caller, service: Documents) -> 
 @router.delete(
     "/documents/{document_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=_problems(403, 404, 409),
+    responses=problem_responses(ForbiddenError, DocumentNotFoundError, ConflictError),
 )
 async def delete_document(document_id: str, caller: Caller, service: Documents) -> Response:
     """Delete a document: its chunks leave the index, S3 gets a delete marker."""
@@ -140,7 +155,7 @@ async def delete_document(document_id: str, caller: Caller, service: Documents) 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/search", responses=_problems(422))
+@router.post("/search", responses=problem_responses(InvalidRequest))
 async def search(request: SearchRequest, caller: Caller, service: Documents) -> SearchResponse:
     """Hybrid search (BM25 + vectors, RRF) over the caller's and the shared documents."""
     hits = await service.search(
@@ -163,7 +178,7 @@ async def search(request: SearchRequest, caller: Caller, service: Documents) -> 
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         200: {"model": StarterKnowledgeBase, "description": "All of them were there already"},
-        **_problems(403, 409),
+        **problem_responses(ForbiddenError, ConflictError),
     },
 )
 async def upload_starter_knowledge_base(

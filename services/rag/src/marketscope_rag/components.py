@@ -20,12 +20,18 @@ from marketscope_rag.embeddings.openai import OpenAIEmbedder
 from marketscope_rag.embeddings.tokens import TokenCounter
 from marketscope_rag.handlers import DocumentEventHandlers
 from marketscope_rag.indexing.chunking import Chunker
-from marketscope_rag.indexing.indexer import Indexer
+from marketscope_rag.indexing.indexer import Indexer, IndexingLimits
+from marketscope_rag.indexing.turns import FairTurns
+from marketscope_rag.quotas.usage import Quotas, UsageLedger
 from marketscope_rag.search.retrieval import ChunkIndex
 from marketscope_rag.service import DocumentService
 from marketscope_rag.settings import Settings
 from marketscope_rag.store import DocumentRepository
 from marketscope_servicekit import MetricsRecorder, build_relay
+
+# Indexing is CPU-bound (extraction, embedding): more turns at once would only queue for
+# the cores.
+INDEXING_WORKERS = 2
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -47,6 +53,7 @@ class Components:
     store: DynamoDBEventStore
     relay: OutboxRelay
     index: ChunkIndex
+    usage: UsageLedger
     documents: DocumentService
     handlers: DocumentEventHandlers
 
@@ -72,15 +79,33 @@ async def build_components(
     embedder = await asyncio.to_thread(build_embedder, settings)
     # Opened last: nothing after it can fail and leave the directory locked.
     index = await asyncio.to_thread(ChunkIndex.open, settings.index_path, embedder)
+    usage = UsageLedger(
+        dynamodb,
+        settings.table_name,
+        Quotas(storage_bytes=settings.storage_quota_bytes, chunks=settings.chunk_quota),
+    )
     documents = DocumentService(
         repository,
         objects,
         index,
+        usage,
         max_upload_bytes=settings.max_upload_bytes,
         download_url_seconds=settings.download_url_seconds,
         metrics=metrics,
     )
-    indexer = Indexer(repository, objects, index, chunker, metrics=metrics)
+    indexer = Indexer(
+        repository,
+        objects,
+        index,
+        chunker,
+        usage=usage,
+        turns=FairTurns(INDEXING_WORKERS),
+        limits=IndexingLimits(
+            max_document_chunks=settings.max_document_chunks,
+            slice_chunks=settings.indexing_slice_chunks,
+        ),
+        metrics=metrics,
+    )
     return Components(
         settings=settings,
         aws=aws,
@@ -88,6 +113,7 @@ async def build_components(
         store=store,
         relay=relay,
         index=index,
+        usage=usage,
         documents=documents,
         handlers=DocumentEventHandlers(indexer),
     )

@@ -20,6 +20,7 @@ from marketscope_servicekit import (
     NotFound,
     PayloadTooLarge,
     ServiceError,
+    TooManyRequests,
     UnsupportedMediaType,
 )
 
@@ -55,6 +56,39 @@ class DocumentTooLargeError(PayloadTooLarge, RagError):
             f"Documents may be at most {limit_bytes} bytes.",
             extensions={"max_bytes": limit_bytes},
         )
+
+
+class StorageQuotaExceededError(PayloadTooLarge, RagError):
+    """Storing the upload would take the owner past their storage quota."""
+
+    title: ClassVar[str | None] = "Storage quota exceeded"
+    type: ClassVar[str] = PROBLEM + "storage-quota-exceeded"
+
+    def __init__(self, *, limit: int, used: int, requested: int) -> None:
+        super().__init__(
+            f"Storing {requested} more bytes would exceed your storage quota: {used} of "
+            f"{limit} bytes are in use. Delete documents to make room.",
+            extensions={"limit": limit, "used": used, "requested": requested, "unit": "bytes"},
+        )
+        self.limit, self.used, self.requested = limit, used, requested
+
+
+class ChunkQuotaExceededError(TooManyRequests, RagError):
+    """The owner's indexed chunks have reached their quota: nothing more is indexed until
+    documents are deleted, so no Retry-After is given (waiting frees nothing)."""
+
+    title: ClassVar[str | None] = "Chunk quota exceeded"
+    type: ClassVar[str] = PROBLEM + "chunk-quota-exceeded"
+
+    def __init__(self, *, limit: int, used: int, requested: int = 0) -> None:
+        ServiceError.__init__(
+            self,
+            f"Your documents hold {used} of {limit} indexed chunks"
+            + (f"; {requested} more do not fit" if requested else "")
+            + ". Delete documents to make room.",
+            extensions={"limit": limit, "used": used, "unit": "chunks"},
+        )
+        self.limit, self.used, self.requested = limit, used, requested
 
 
 class UnsupportedDocumentError(UnsupportedMediaType, RagError):

@@ -28,8 +28,11 @@ from marketscope_servicekit import (
     table_check,
 )
 
-# Indexing is CPU-bound (embedding): more documents at once would only queue for cores.
-INDEXING_CONCURRENCY = 2
+# Documents in hand at once. Their CPU-bound work waits for `FairTurns` (two at a time),
+# so a document waiting costs a future; holding many lets every owner's newest upload
+# reach the turns, while an owner's chunk quota bounds how many of the held documents
+# can be long ones (20,000 / 2,000 by default: 10 < 32).
+DOCUMENTS_IN_HAND = 32
 
 
 def readiness_checks(
@@ -55,8 +58,8 @@ def start_background(components: Components, tasks: BackgroundTasks) -> None:
             metrics=components.metrics,
             register=components.handlers.register,
             options=ConsumerOptions(
-                concurrency=INDEXING_CONCURRENCY,
-                batch_size=INDEXING_CONCURRENCY,
+                concurrency=DOCUMENTS_IN_HAND,
+                batch_size=10,
                 wait_time_seconds=settings.poll_wait_seconds,
             ),
         ),

@@ -13,16 +13,6 @@ from marketscope_rag.search.lexical_index import snippet
 from marketscope_rag.search.retrieval import Hit
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details (``application/problem+json``)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-
-
 class DocumentAccepted(BaseModel):
     document_id: str
     status: DocumentStatus

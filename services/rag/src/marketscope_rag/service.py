@@ -4,6 +4,10 @@ object store, the index through `ChunkIndex`.
 
 Visibility: a caller sees their own documents and the shared knowledge base (owner
 ``shared``, written by admins). Anything else does not exist for them (404, never 403).
+
+Quotas: every upload and new version reserves its bytes in the owner's storage quota
+before it is stored (413 when they do not fit) and is refused with 429 while the owner's
+indexed chunks are at their quota; deleting a document hands back its bytes and chunks.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from marketscope_rag.errors import (
     RagError,
 )
 from marketscope_rag.indexing.extraction import sniff
+from marketscope_rag.quotas.usage import UsageLedger
 from marketscope_rag.search.retrieval import ChunkIndex, Hit, SearchMode
 from marketscope_rag.starter import (
     STARTER_CONTENT_TYPE,
@@ -79,6 +84,7 @@ class DocumentService:
         repository: DocumentRepository,
         objects: DocumentObjects,
         index: ChunkIndex,
+        usage: UsageLedger,
         *,
         max_upload_bytes: int,
         download_url_seconds: int,
@@ -88,6 +94,7 @@ class DocumentService:
         self._repository = repository
         self._objects = objects
         self._index = index
+        self._usage = usage
         self.max_upload_bytes = max_upload_bytes
         self.download_url_seconds = download_url_seconds
         self._metrics = metrics
@@ -109,42 +116,45 @@ class DocumentService:
         owner = self._owner_for_upload(identity, shared)
         tags = normalise_tags(upload.tags)
         sniffed = sniff(upload.data, upload.content_type, upload.filename)
+        await self._usage.require_chunk_room(owner)
         sha256 = hashlib.sha256(upload.data).hexdigest()
         document_id = str(uuid.uuid4())
-        existing = await self._claim(owner, sha256, document_id)
-        if existing is not None:
-            return UploadOutcome(existing, created=False)
-        filename = safe_filename(upload.filename)
-        key = self._objects.key(owner, document_id, filename)
-        try:
-            stored = await self._objects.put(
-                key,
-                upload.data,
+        async with self._usage.storing(owner, len(upload.data)) as reservation:
+            existing = await self._claim(owner, sha256, document_id)
+            if existing is not None:
+                return UploadOutcome(existing, created=False)
+            filename = safe_filename(upload.filename)
+            key = self._objects.key(owner, document_id, filename)
+            try:
+                stored = await self._objects.put(
+                    key,
+                    upload.data,
+                    content_type=sniffed.content_type,
+                    metadata={"owner": owner, "sha256": sha256, "document-id": document_id},
+                )
+            except RagError:
+                await self._repository.release_bytes(owner, sha256, document_id)
+                raise
+            event = self._uploaded(
+                upload,
+                document_id=document_id,
+                owner=owner,
                 content_type=sniffed.content_type,
-                metadata={"owner": owner, "sha256": sha256, "document-id": document_id},
+                sha256=sha256,
+                key=key,
+                version_id=stored.version_id,
+                tags=tags,
             )
-        except RagError:
-            await self._repository.release_bytes(owner, sha256, document_id)
-            raise
-        event = self._uploaded(
-            upload,
-            document_id=document_id,
-            owner=owner,
-            content_type=sniffed.content_type,
-            sha256=sha256,
-            key=key,
-            version_id=stored.version_id,
-            tags=tags,
-        )
-        try:
-            state = await self._repository.append(
-                None, [CATALOG.new_event(event, subject=stream_id(document_id))], publish=True
-            )
-        except RagError:
-            # Nothing half-done: the bytes and the claim go, the client may retry.
-            await self._objects.delete_version(key, stored.version_id)
-            await self._repository.release_bytes(owner, sha256, document_id)
-            raise
+            try:
+                state = await self._repository.append(
+                    None, [CATALOG.new_event(event, subject=stream_id(document_id))], publish=True
+                )
+            except RagError:
+                # Nothing half-done: the bytes and the claim go, the client may retry.
+                await self._objects.delete_version(key, stored.version_id)
+                await self._repository.release_bytes(owner, sha256, document_id)
+                raise
+            reservation.keep()
         return UploadOutcome(state, created=True)
 
     async def upload_starter_documents(self, identity: Identity) -> list[UploadOutcome]:
@@ -201,6 +211,18 @@ class DocumentService:
         sha256 = hashlib.sha256(upload.data).hexdigest()
         if sha256 == state.sha256:
             return UploadOutcome(state, created=False)
+        await self._usage.require_chunk_room(state.owner)
+        # Every version stays stored until the document is deleted: each one counts.
+        async with self._usage.storing(state.owner, len(upload.data)) as reservation:
+            new_state = await self._store_version(state, upload, sniffed.content_type, tags)
+            reservation.keep()
+        return UploadOutcome(new_state, created=True)
+
+    async def _store_version(
+        self, state: DocumentState, upload: Upload, content_type: str, tags: Sequence[str]
+    ) -> DocumentState:
+        document_id = state.document_id
+        sha256 = hashlib.sha256(upload.data).hexdigest()
         holder = await self._claim(state.owner, sha256, document_id)
         if holder is not None and holder.document_id != document_id:
             raise DuplicateDocumentError(holder.document_id)
@@ -208,7 +230,7 @@ class DocumentService:
             stored = await self._objects.put(
                 state.key,
                 upload.data,
-                content_type=sniffed.content_type,
+                content_type=content_type,
                 metadata={"owner": state.owner, "sha256": sha256, "document-id": document_id},
             )
         except RagError:
@@ -218,7 +240,7 @@ class DocumentService:
             upload,
             document_id=document_id,
             owner=state.owner,
-            content_type=sniffed.content_type,
+            content_type=content_type,
             sha256=sha256,
             key=state.key,
             version_id=stored.version_id,
@@ -233,7 +255,7 @@ class DocumentService:
             await self._repository.release_bytes(state.owner, sha256, document_id)
             raise
         await self._repository.release_bytes(state.owner, state.sha256, document_id)
-        return UploadOutcome(new_state, created=True)
+        return new_state
 
     async def get(self, identity: Identity, document_id: str) -> DocumentState:
         state = await self._repository.load(document_id)
@@ -268,8 +290,11 @@ class DocumentService:
             state = await self._repository.append(
                 state, [CATALOG.new_event(event, subject=stream_id(document_id))], publish=True
             )
-            await self._objects.delete(state.key)
+            await self._usage.release(
+                state.owner, stored_bytes=state.stored_bytes, chunks=state.chunk_count or 0
+            )
         # Repeated on a second DELETE, so a failure after the append heals on retry.
+        await self._objects.delete_all_versions(state.key)
         await asyncio.to_thread(self._index.remove_document, document_id)
         await self._repository.release_bytes(state.owner, state.sha256, document_id)
         return state

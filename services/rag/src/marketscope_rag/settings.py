@@ -30,6 +30,14 @@ class Settings(ServiceSettings):
         description="Chroma directory; only this process may write it",
     )
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    storage_quota_bytes: int = Field(
+        default=100 * 1024 * 1024, gt=0, description="Bytes of every stored version, per owner"
+    )
+    chunk_quota: int = Field(default=20_000, gt=0, description="Indexed chunks per owner")
+    max_document_chunks: int = Field(default=2_000, gt=0, description="Chunks of one document")
+    indexing_slice_chunks: int = Field(
+        default=16, gt=0, description="Chunks embedded per turn before other owners' work"
+    )
     chunk_tokens: int = Field(default=200, ge=32, le=254)
     chunk_overlap_tokens: int = Field(default=32, ge=0, le=128)
     download_url_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)

@@ -29,8 +29,12 @@ class ProvisioningError(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
+    """``updated`` names drifted settings that were put back; ``notes`` says what was
+    deliberately left off, and why."""
+
     created: bool
     updated: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 CREATED = Outcome(created=True)

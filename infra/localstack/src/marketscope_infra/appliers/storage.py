@@ -1,4 +1,4 @@
-"""DynamoDB tables (TTL on) and S3 buckets (versioning)."""
+"""DynamoDB tables (TTL on)."""
 
 from __future__ import annotations
 
@@ -48,25 +48,3 @@ def _enable_ttl(dynamodb: Any, name: str, attribute: str) -> list[str]:
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
     )
     return ["TimeToLive"]
-
-
-def apply_bucket(clients: Clients, resource: Resource) -> Outcome:
-    s3 = clients.client("s3")
-    name = resource["name"]
-    try:
-        s3.head_bucket(Bucket=name)
-        created = False
-    except ClientError as exc:
-        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-            raise
-        arguments: dict[str, Any] = {"Bucket": name}
-        if clients.region != "us-east-1":
-            arguments["CreateBucketConfiguration"] = {"LocationConstraint": clients.region}
-        s3.create_bucket(**arguments)
-        created = True
-    changes: list[str] = []
-    versioning = s3.get_bucket_versioning(Bucket=name).get("Status")
-    if resource.get("versioning") and versioning != "Enabled":
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        changes.append("Versioning")
-    return CREATED if created else found(changes)

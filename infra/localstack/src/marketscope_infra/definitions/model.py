@@ -33,6 +33,11 @@ def rule_arn(rule: str) -> str:
     return arn("events", f"rule/{rule}")
 
 
+def bucket_arn(bucket: str) -> str:
+    """S3 bucket names are global: their ARNs name neither a region nor an account."""
+    return f"arn:{PARTITION}:s3:::{bucket}"
+
+
 @dataclass(frozen=True)
 class Resource:
     kind: str

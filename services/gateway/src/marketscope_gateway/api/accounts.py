@@ -11,11 +11,22 @@ from marketscope_gateway.api.deps import Admin, Caller, Gateway
 from marketscope_gateway.auth.service import Session
 from marketscope_gateway.auth.tokens import TokenCodec
 from marketscope_gateway.edge import client_ip
+from marketscope_gateway.errors import (
+    EmailTaken,
+    Forbidden,
+    InvalidCredentials,
+    InvalidToken,
+    LoginThrottled,
+    RegistrationThrottled,
+    UserNotFound,
+)
 from marketscope_gateway.schemas import Credentials, RefreshRequest, Tokens, User
 from marketscope_gateway.store import UserRecord
+from marketscope_servicekit.openapi_problems import problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 UserId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+ROLE_GRANT = problem_responses(Forbidden, UserNotFound)
 
 
 def _user(record: UserRecord, roles: frozenset[str]) -> User:
@@ -38,48 +49,59 @@ def _tokens(session: Session, tokens: TokenCodec) -> Tokens:
     )
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED)
-async def register(body: Credentials, gateway: Gateway) -> User:
-    """Create an account with the user role (admin is granted, never chosen)."""
-    record = await gateway.auth.register(body.email, body.password)
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(EmailTaken, RegistrationThrottled),
+)
+async def register(body: Credentials, request: Request, gateway: Gateway) -> User:
+    """Create an account with the user role (admin is granted, never chosen). The email
+    is kept in its canonical form (NFKC, case-folded); control and invisible formatting
+    characters are refused (422). Registrations are limited per client IP (429)."""
+    record = await gateway.auth.register(body.email, body.password, client_ip(request.scope))
     return _user(record, gateway.auth.roles_of(record))
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", responses=problem_responses(InvalidCredentials, LoginThrottled))
 async def login(body: Credentials, request: Request, gateway: Gateway) -> Tokens:
     """Exchange email and password for an access token (15 min) and a refresh token.
-    Repeated failures are throttled per account and per client IP (429)."""
+    Repeated failures are throttled (429): per account and client IP, per account with
+    growing delays for the IPs that failed, and per client IP."""
     session = await gateway.auth.login(body.email, body.password, client_ip(request.scope))
     return _tokens(session, gateway.auth.tokens)
 
 
-@router.post("/auth/refresh")
+@router.post("/auth/refresh", responses=problem_responses(InvalidToken))
 async def refresh(body: RefreshRequest, gateway: Gateway) -> Tokens:
     """Rotate: the refresh token presented is spent; using it again revokes the session."""
     session = await gateway.auth.refresh(body.refresh_token)
     return _tokens(session, gateway.auth.tokens)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(InvalidToken),
+)
 async def logout(body: RefreshRequest, gateway: Gateway) -> None:
     """End the session the refresh token belongs to."""
     await gateway.auth.logout(body.refresh_token)
 
 
-@router.get("/me")
+@router.get("/me", responses=problem_responses(UserNotFound))
 async def me(caller: Caller, gateway: Gateway) -> User:
     record = await gateway.auth.user(caller.user_id)
     return _user(record, gateway.auth.roles_of(record))
 
 
-@router.put("/admin/users/{user_id}/roles/admin")
+@router.put("/admin/users/{user_id}/roles/admin", responses=ROLE_GRANT)
 async def grant_admin(user_id: UserId, _: Admin, gateway: Gateway) -> User:
     """Grant the admin role (admins only); it shows in the user's next access token."""
     record = await gateway.auth.set_role(user_id, "admin", granted=True)
     return _user(record, gateway.auth.roles_of(record))
 
 
-@router.delete("/admin/users/{user_id}/roles/admin")
+@router.delete("/admin/users/{user_id}/roles/admin", responses=ROLE_GRANT)
 async def revoke_admin(user_id: UserId, _: Admin, gateway: Gateway) -> User:
     record = await gateway.auth.set_role(user_id, "admin", granted=False)
     return _user(record, gateway.auth.roles_of(record))

@@ -1,8 +1,9 @@
 """Dependencies shared by the routes: the gateway's components, the authenticated caller,
-admin-only access, and relaying a service's answer to the client."""
+admin-only access, and relaying a service's answer to the client (and documenting it)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import httpx
@@ -13,9 +14,17 @@ from starlette.requests import HTTPConnection
 
 from marketscope_gateway.auth.tokens import AccessClaims
 from marketscope_gateway.components import Components
+from marketscope_gateway.downstream.relayed import RelayedResponse
 from marketscope_gateway.edge import CLAIMS_STATE
-from marketscope_gateway.errors import Forbidden, InvalidToken
-from marketscope_servicekit import components_of
+from marketscope_gateway.errors import (
+    DownstreamError,
+    DownstreamTimeout,
+    DownstreamUnavailable,
+    Forbidden,
+    InvalidToken,
+)
+from marketscope_servicekit import ServiceError, components_of
+from marketscope_servicekit.openapi_problems import problem_responses
 
 # Dependencies are ``async def``: FastAPI runs plain ``def`` ones in a thread pool, a
 # thread hand-off per request for a few dictionary lookups.
@@ -59,9 +68,10 @@ Admin = Annotated[AccessClaims, Depends(admin)]
 
 def relay(response: httpx.Response) -> Response:
     """A service's answer, as is: its status, body and content type (problem+json
-    included), with the headers a client may act on."""
+    included, naming the gateway's path as its instance), with the headers a client
+    may act on."""
     headers = {name: response.headers[name] for name in RELAYED_HEADERS if name in response.headers}
-    return Response(
+    return RelayedResponse(
         content=response.content,
         status_code=response.status_code,
         media_type=response.headers.get("content-type"),
@@ -69,11 +79,30 @@ def relay(response: httpx.Response) -> Response:
     )
 
 
-# OpenAPI of relayed answers: whatever the service says, as JSON.
-RELAYED: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The service's answer", "content": {"application/json": {}}},
-    401: {"description": "No valid access token"},
-    502: {"description": "The service failed"},
-    503: {"description": "The service is unreachable or unavailable"},
-    504: {"description": "The service did not answer in time"},
-}
+def relayed(
+    *kinds: type[ServiceError] | int,
+    answer: str = "The service's answer",
+    success: int = 200,
+    descriptions: Mapping[int, str] | None = None,
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` of a relayed route: the service's answer (JSON with
+    status ``success``, no body for 204), the
+    statuses of ``kinds`` that the service's route answers and the gateway relays, and
+    what the gateway answers when the service fails (502), is unreachable or
+    unavailable (503, also relayed) or too slow (504)."""
+    content: dict[str, Any] = {} if success == 204 else {"content": {"application/json": {}}}
+    return {
+        success: {"description": answer, **content},
+        **problem_responses(
+            *kinds,
+            DownstreamError,
+            DownstreamUnavailable,
+            DownstreamTimeout,
+            descriptions={
+                502: "The service failed",
+                503: "The service is unreachable or unavailable (see Retry-After)",
+                504: "The service did not answer in time",
+                **(descriptions or {}),
+            },
+        ),
+    }

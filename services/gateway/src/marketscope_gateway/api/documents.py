@@ -10,13 +10,33 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
-from marketscope_gateway.api.deps import RELAYED, Caller, Gateway, relay
+from marketscope_gateway.api.deps import Caller, Gateway, relay, relayed
 from marketscope_gateway.errors import InvalidRequest
 from marketscope_gateway.schemas import SearchRequest
+from marketscope_servicekit import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 DocumentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
 SERVICE_PREFIX = re.compile(rb'"(/documents/)')
+# rag's answers, relayed. An upload: 403 for the shared knowledge base without the admin
+# role, 409 while another version is indexed, 413 over the size or storage quota, 415
+# for a type rag cannot index, 422 for one it cannot read, 429 over the chunk quota.
+UPLOAD_ERRORS = (Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType, TooManyRequests)
+UPLOADED = relayed(*UPLOAD_ERRORS, answer="Same bytes as before: the existing document")
+NEW_VERSION = relayed(
+    *UPLOAD_ERRORS, NotFound, answer="Same bytes as the current version: the document"
+)
+LISTED = relayed()
+FOUND = relayed(NotFound)
+DELETED = relayed(Forbidden, NotFound, Conflict, answer="Deleted", success=204)
+SEARCHED = relayed()
 
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -50,7 +70,11 @@ def _public(response: Response) -> Response:
 
 
 @router.post(
-    "/documents", response_model=None, responses=RELAYED, status_code=202, openapi_extra=UPLOAD_BODY
+    "/documents",
+    response_model=None,
+    responses=UPLOADED,
+    status_code=202,
+    openapi_extra=UPLOAD_BODY,
 )
 async def upload(request: Request, caller: Caller, gateway: Gateway) -> Response:
     """Upload a document (multipart ``file``, optional ``tags``); 202 while it is indexed,
@@ -77,7 +101,7 @@ async def _stream_upload(
 @router.put(
     "/documents/{document_id}",
     response_model=None,
-    responses=RELAYED,
+    responses=NEW_VERSION,
     status_code=202,
     openapi_extra=UPLOAD_BODY,
 )
@@ -88,23 +112,23 @@ async def upload_version(
     return await _stream_upload(request, caller, gateway, document_id)
 
 
-@router.get("/documents", response_model=None, responses=RELAYED)
+@router.get("/documents", response_model=None, responses=LISTED)
 async def documents(caller: Caller, gateway: Gateway) -> Response:
     """The caller's documents and the shared knowledge base, newest first."""
     return _public(relay(await gateway.rag.documents(caller.identity)))
 
 
-@router.get("/documents/{document_id}", response_model=None, responses=RELAYED)
+@router.get("/documents/{document_id}", response_model=None, responses=FOUND)
 async def document(document_id: DocumentId, caller: Caller, gateway: Gateway) -> Response:
     return _public(relay(await gateway.rag.document(caller.identity, document_id)))
 
 
-@router.delete("/documents/{document_id}", response_model=None, responses=RELAYED)
+@router.delete("/documents/{document_id}", response_model=None, responses=DELETED, status_code=204)
 async def delete_document(document_id: DocumentId, caller: Caller, gateway: Gateway) -> Response:
     return _public(relay(await gateway.rag.delete(caller.identity, document_id)))
 
 
-@router.post("/search", response_model=None, responses=RELAYED)
+@router.post("/search", response_model=None, responses=SEARCHED)
 async def search(body: SearchRequest, caller: Caller, gateway: Gateway) -> Response:
     """Hybrid search over the caller's documents and the shared knowledge base."""
     return relay(await gateway.rag.search(caller.identity, body.model_dump(exclude_none=True)))

@@ -1,23 +1,26 @@
 """``/ws``: authenticated WebSocket with channel subscriptions (protocol in
-``live/protocol.py``, fan-out in ``live/hub.py``)."""
+``live/protocol.py``, fan-out in ``live/hub.py``, token expiry and session checks in
+``live/session.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, WebSocket
 
-from marketscope_gateway.auth.tokens import AccessClaims
 from marketscope_gateway.components import Components
 from marketscope_gateway.edge import bearer_token
-from marketscope_gateway.errors import GatewayError
+from marketscope_gateway.errors import GatewayError, StoreUnavailable
 from marketscope_gateway.live.hub import Connection, Hub
 from marketscope_gateway.live.protocol import (
     CLOSE_NOT_STARTED,
-    CLOSE_TOO_SLOW,
+    CLOSE_SERVER_ERROR,
+    CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_UNAUTHENTICATED,
+    AuthenticatedMessage,
     AuthMessage,
     ErrorMessage,
     InvalidMessage,
@@ -31,12 +34,18 @@ from marketscope_gateway.live.protocol import (
     encode,
     parse_client_message,
 )
+from marketscope_gateway.live.session import SessionVerifier, SocketGrant, guard_session
 from marketscope_servicekit import NotStarted, components_of
 
 router = APIRouter(tags=["live"])
 CLOSE_SECONDS = 1.0
+Reply = ErrorMessage | AuthenticatedMessage | SubscribedMessage | UnsubscribedMessage | PongMessage
 
 logger = logging.getLogger(__name__)
+
+
+def _time(epoch_seconds: float) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, UTC)
 
 
 async def _receive_text(websocket: WebSocket) -> str | None:
@@ -50,7 +59,16 @@ async def _receive_text(websocket: WebSocket) -> str | None:
     return str(text)
 
 
-async def _authenticate(websocket: WebSocket, gateway: Components) -> AccessClaims | None:
+async def _refuse(websocket: WebSocket, error: ErrorMessage, code: int) -> None:
+    """Say why, then close: for sockets that never became a connection."""
+    with contextlib.suppress(Exception):
+        await websocket.send_text(encode(error))
+    await _close(websocket, code, error.message)
+
+
+async def _authenticate(
+    websocket: WebSocket, gateway: Components, sessions: SessionVerifier
+) -> SocketGrant | None:
     token = bearer_token(websocket.scope)
     try:
         if token is None:
@@ -62,21 +80,22 @@ async def _authenticate(websocket: WebSocket, gateway: Components) -> AccessClai
             if not isinstance(message, AuthMessage):
                 raise InvalidMessage("the first message must be auth")
             token = message.token
-        return gateway.tokens.read_access(token)
+        return await sessions.verify(token)
+    except StoreUnavailable:
+        await _close(websocket, CLOSE_NOT_STARTED, "sessions cannot be checked; try again")
+        return None
     except (TimeoutError, InvalidMessage, GatewayError) as exc:
         reason = "no auth message in time" if isinstance(exc, TimeoutError) else str(exc)
         error = ErrorMessage(code="unauthenticated", message=reason)
-        with contextlib.suppress(Exception):
-            await websocket.send_text(encode(error))
-        await _close(websocket, CLOSE_UNAUTHENTICATED)
+        await _refuse(websocket, error, CLOSE_UNAUTHENTICATED)
         return None
 
 
-async def _close(websocket: WebSocket, code: int) -> None:
+async def _close(websocket: WebSocket, code: int, reason: str | None = None) -> None:
     # A client that stopped reading may never complete the close handshake.
     with contextlib.suppress(Exception):
         async with asyncio.timeout(CLOSE_SECONDS):
-            await websocket.close(code)
+            await websocket.close(code, reason)
 
 
 async def _write(websocket: WebSocket, connection: Connection) -> None:
@@ -84,10 +103,14 @@ async def _write(websocket: WebSocket, connection: Connection) -> None:
         await websocket.send_text(await connection.outbox.get())
 
 
-async def _read(websocket: WebSocket, connection: Connection, hub: Hub, limit: int) -> None:
-    def reply(
-        message: ErrorMessage | SubscribedMessage | UnsubscribedMessage | PongMessage,
-    ) -> None:
+async def _read(
+    websocket: WebSocket,
+    connection: Connection,
+    hub: Hub,
+    sessions: SessionVerifier,
+    limit: int,
+) -> None:
+    def reply(message: Reply) -> None:
         if not connection.offer(encode(message)):
             hub.drop(connection)
 
@@ -118,7 +141,21 @@ async def _read(websocket: WebSocket, connection: Connection, hub: Hub, limit: i
         elif isinstance(message, PingMessage):
             reply(PongMessage(id=message.id))
         else:
-            reply(ErrorMessage(code="invalid_message", message="already authenticated"))
+            reply(await _renew(connection, hub, sessions, message))
+
+
+async def _renew(
+    connection: Connection, hub: Hub, sessions: SessionVerifier, message: AuthMessage
+) -> AuthenticatedMessage | ErrorMessage:
+    """A fresh token on an open socket: taken, or refused with the socket left as it was
+    (it still closes at the current token's expiry)."""
+    try:
+        grant = await sessions.renew(connection, hub, message.token)
+    except GatewayError as exc:  # an unusable token, or the table not answering
+        return ErrorMessage(code="unauthenticated", message=str(exc), id=message.id)
+    return AuthenticatedMessage(
+        user_id=grant.user_id, expires_at=_time(grant.expires_at), id=message.id
+    )
 
 
 @router.websocket("/ws")
@@ -129,16 +166,31 @@ async def live(websocket: WebSocket) -> None:
     except NotStarted:
         await _close(websocket, CLOSE_NOT_STARTED)
         return
-    settings = gateway.settings
-    claims = await _authenticate(websocket, gateway)
-    if claims is None:
+    settings, hub = gateway.settings, gateway.hub
+    sessions = SessionVerifier(gateway.tokens, gateway.store)
+    grant = await _authenticate(websocket, gateway, sessions)
+    if grant is None:
         return
-    hub = gateway.hub
-    connection = Connection(claims.user_id, settings.ws_buffer_messages)
+    # No await between counting and adding: two sockets opening at once cannot both
+    # take the last place.
+    cap = settings.ws_max_connections_per_user
+    if hub.connections_of(grant.user_id) >= cap:
+        error = ErrorMessage(
+            code="too_many_connections", message=f"at most {cap} open sockets per user"
+        )
+        await _refuse(websocket, error, CLOSE_TOO_MANY_CONNECTIONS)
+        return
+    connection = Connection(
+        grant.user_id,
+        settings.ws_buffer_messages,
+        session_id=grant.session_id,
+        expires_at=grant.expires_at,
+    )
     connection.offer(
         encode(
             WelcomeMessage(
-                user_id=claims.user_id,
+                user_id=grant.user_id,
+                expires_at=_time(grant.expires_at),
                 heartbeat_seconds=settings.ws_heartbeat_seconds,
                 max_subscriptions=settings.ws_max_subscriptions,
             )
@@ -147,19 +199,24 @@ async def live(websocket: WebSocket) -> None:
     hub.add(connection)
     writer = asyncio.create_task(_write(websocket, connection))
     connection.writer = writer
-    reader = asyncio.create_task(_read(websocket, connection, hub, settings.ws_max_subscriptions))
+    reader = asyncio.create_task(
+        _read(websocket, connection, hub, sessions, settings.ws_max_subscriptions)
+    )
+    guard = asyncio.create_task(
+        guard_session(connection, hub, sessions, check_every=settings.ws_session_check_seconds)
+    )
     try:
-        # The reader ends when the client leaves; the writer when the hub drops the client
-        # for being too slow, or when a send fails.
-        await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        # The reader ends when the client leaves; the writer when the hub ends the
+        # connection (too slow, token expired, session ended), or when a send fails.
+        await asyncio.wait({reader, writer, guard}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         hub.remove(connection)
-        for task in (reader, writer):
+        for task in (reader, writer, guard):
             task.cancel()
-        await asyncio.gather(reader, writer, return_exceptions=True)
-    if connection.dropped:
-        await _close(websocket, CLOSE_TOO_SLOW)
+        await asyncio.gather(reader, writer, guard, return_exceptions=True)
+    if connection.closing is not None:
+        await _close(websocket, connection.closing.code, connection.closing.reason)
     elif not reader.cancelled() and reader.exception() is None:
         return  # the client closed
     else:
-        await _close(websocket, 1011)
+        await _close(websocket, CLOSE_SERVER_ERROR)

@@ -9,10 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from marketscope_gateway.api.deps import RELAYED, Caller, Gateway, relay
+from marketscope_gateway.api.deps import Caller, Gateway, relay, relayed
 from marketscope_gateway.schemas import SYMBOL_PATTERN, StockOverview, WatchlistBody
+from marketscope_servicekit import InvalidRequest, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["market data"])
+# market-data's answers, relayed: 404 for a symbol no provider knows (or no data in the
+# asked range), 422 for values it cannot use (unknown watchlist symbols included).
+SYMBOL_DATA = relayed(NotFound, descriptions={404: "Unknown symbol, or no data in the asked range"})
+BATCH = relayed()
+WATCHLIST = relayed(
+    InvalidRequest, descriptions={422: "Invalid body, or symbols no provider knows (`unknown`)"}
+)
 
 SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, examples=["AAPL"])]
 SymbolList = Annotated[
@@ -26,17 +34,17 @@ SymbolList = Annotated[
 ShortWord = Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9_,]+$")]
 
 
-@router.get("/quotes/{symbol}", response_model=None, responses=RELAYED)
+@router.get("/quotes/{symbol}", response_model=None, responses=SYMBOL_DATA)
 async def quote(symbol: SymbolPath, caller: Caller, gateway: Gateway) -> Response:
     return relay(await gateway.market_data.quote(caller.identity, symbol.upper()))
 
 
-@router.get("/quotes", response_model=None, responses=RELAYED)
+@router.get("/quotes", response_model=None, responses=BATCH)
 async def quotes(symbols: SymbolList, caller: Caller, gateway: Gateway) -> Response:
     return relay(await gateway.market_data.quotes(caller.identity, symbols.upper()))
 
 
-@router.get("/history/{symbol}", response_model=None, responses=RELAYED)
+@router.get("/history/{symbol}", response_model=None, responses=SYMBOL_DATA)
 async def history(
     symbol: SymbolPath,
     caller: Caller,
@@ -55,7 +63,7 @@ async def history(
     return relay(await gateway.market_data.history(caller.identity, symbol.upper(), params))
 
 
-@router.get("/indicators/{symbol}", response_model=None, responses=RELAYED)
+@router.get("/indicators/{symbol}", response_model=None, responses=SYMBOL_DATA)
 async def indicators(
     symbol: SymbolPath,
     caller: Caller,
@@ -65,7 +73,7 @@ async def indicators(
     return relay(await gateway.market_data.indicators(caller.identity, symbol.upper(), names))
 
 
-@router.get("/risk", response_model=None, responses=RELAYED)
+@router.get("/risk", response_model=None, responses=SYMBOL_DATA)
 async def risk(
     symbols: SymbolList,
     caller: Caller,
@@ -85,18 +93,18 @@ async def risk(
     return relay(await gateway.market_data.risk(caller.identity, params))
 
 
-@router.get("/profile/{symbol}", response_model=None, responses=RELAYED)
+@router.get("/profile/{symbol}", response_model=None, responses=SYMBOL_DATA)
 async def profile(symbol: SymbolPath, caller: Caller, gateway: Gateway) -> Response:
     return relay(await gateway.market_data.profile(caller.identity, symbol.upper()))
 
 
-@router.get("/watchlist", response_model=None, responses=RELAYED)
+@router.get("/watchlist", response_model=None, responses=BATCH)
 async def watchlist(caller: Caller, gateway: Gateway) -> Response:
     """The caller's own watchlist."""
     return relay(await gateway.market_data.watchlist(caller.identity))
 
 
-@router.put("/watchlist", response_model=None, responses=RELAYED)
+@router.put("/watchlist", response_model=None, responses=WATCHLIST)
 async def save_watchlist(body: WatchlistBody, caller: Caller, gateway: Gateway) -> Response:
     symbols = [symbol.upper() for symbol in body.symbols]
     return relay(await gateway.market_data.save_watchlist(caller.identity, {"symbols": symbols}))

@@ -1,5 +1,5 @@
-"""JWTs: access tokens (short-lived, carry the roles) and refresh tokens (one per
-generation of a session family, rotated on every use).
+"""JWTs: access tokens (short-lived, carry the roles and their session) and refresh
+tokens (one per generation of a session family, rotated on every use).
 
 Both are HS256 JWTs signed with the gateway's key; ``typ`` keeps one from being used as
 the other. Expiry is checked against the injected clock, not the library's own.
@@ -32,6 +32,10 @@ class AccessClaims:
     email: str
     roles: frozenset[str]
     expires_at: int
+    # The refresh-token family the token was issued in (claim ``sid``), so what outlives
+    # a request (a WebSocket) can end with its session. None in tokens issued before
+    # access tokens carried it.
+    session_id: str | None = None
 
     @property
     def identity(self) -> Identity:
@@ -101,8 +105,17 @@ class TokenCodec:
             raise InvalidToken(f"The {typ} token has expired.")
         return claims
 
-    def issue_access(self, user_id: str, email: str, roles: frozenset[str]) -> IssuedToken:
-        claims = {"sub": user_id, "typ": ACCESS, "email": email, "roles": sorted(roles)}
+    def issue_access(
+        self, user_id: str, email: str, roles: frozenset[str], *, session_id: str | None = None
+    ) -> IssuedToken:
+        claims: dict[str, Any] = {
+            "sub": user_id,
+            "typ": ACCESS,
+            "email": email,
+            "roles": sorted(roles),
+        }
+        if session_id is not None:
+            claims["sid"] = session_id
         return self._encode(claims, self.access_ttl)
 
     def issue_refresh(self, user_id: str, family_id: str, generation: int) -> IssuedToken:
@@ -111,14 +124,19 @@ class TokenCodec:
 
     def read_access(self, token: str) -> AccessClaims:
         claims = self._decode(token, ACCESS)
-        roles = claims.get("roles")
-        if not isinstance(roles, list) or not isinstance(claims.get("email"), str):
+        roles, session_id = claims.get("roles"), claims.get("sid")
+        if (
+            not isinstance(roles, list)
+            or not isinstance(claims.get("email"), str)
+            or not isinstance(session_id, str | None)
+        ):
             raise InvalidToken("The access token is not valid.")
         return AccessClaims(
             user_id=str(claims["sub"]),
             email=claims["email"],
             roles=frozenset(str(role) for role in roles),
             expires_at=claims["exp"],
+            session_id=session_id,
         )
 
     def read_refresh(self, token: str) -> RefreshClaims:

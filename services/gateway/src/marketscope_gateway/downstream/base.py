@@ -1,20 +1,28 @@
 """The port every service behind the gateway is reached through: HTTP with the caller's
 signed identity (``market_data.py`` and ``rag.py`` name each service's calls).
 
+Every request is signed for exactly what is sent: its method, its path and query as
+encoded on the wire, and its body. Values that go into a path are encoded as one
+segment each (`segment`), so no user-chosen or identity value can name another route.
+
 Transport failures become the gateway's own errors (503 unreachable, 504 timed out); a
 service's 5xx other than 503 becomes 502 without its body, so internals never reach
 clients. Everything else (2xx, 4xx problems, 503 with Retry-After) is the caller's to
-relay or read.
+relay or read. An idempotent request that the pool sent on a connection the service had
+closed meanwhile is sent once more, on a fresh connection: one dead connection in the
+pool must not fail the next caller, and sending it twice is harmless.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
+from marketscope_gateway.downstream.spooled import SpooledBody
 from marketscope_gateway.errors import (
     DownstreamError,
     DownstreamStatus,
@@ -26,6 +34,19 @@ from marketscope_servicekit import Identity, sign_identity
 logger = logging.getLogger(__name__)
 
 Params = Mapping[str, str | int | float | bool | None]
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# What a pooled keep-alive connection that the service closed meanwhile fails with,
+# before any answer arrived.
+DEAD_CONNECTION_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+# Dot segments are unreserved, so ``quote`` keeps them; a client would resolve them.
+_DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
+
+
+def segment(value: str) -> str:
+    """``value`` as one path segment: ``/``, ``?``, ``#``, ``%``, line breaks and
+    non-ASCII percent-encoded, and ``.``/``..`` too, so it names nothing but itself."""
+    encoded = quote(value, safe="")
+    return _DOT_SEGMENTS.get(encoded, encoded)
 
 
 def problem_detail(response: httpx.Response) -> str:
@@ -52,24 +73,37 @@ class ServiceClient:
         *,
         params: Params | None = None,
         json: Any = None,
-        content: AsyncIterator[bytes] | None = None,
+        body: SpooledBody | None = None,
         headers: Mapping[str, str] | None = None,
         time_limit: float | None = None,
     ) -> httpx.Response:
-        request_headers = dict(headers or {})
-        if identity is not None:
-            request_headers.update(sign_identity(self._internal_key, identity))
+        """``path`` is already encoded (its variable parts through `segment`)."""
         query = {key: value for key, value in (params or {}).items() if value is not None}
-        try:
-            response = await self.http.request(
-                method,
-                path,
-                params=query,
-                json=json,
-                content=content,
-                headers=request_headers,
-                timeout=time_limit if time_limit is not None else httpx.USE_CLIENT_DEFAULT,
+        request_headers = dict(headers or {})
+        if body is not None:  # known, so the body goes with a length rather than chunked
+            request_headers["Content-Length"] = str(body.size)
+        request = self.http.build_request(
+            method,
+            path,
+            params=query,
+            json=json,
+            content=body,
+            headers=request_headers,
+            timeout=time_limit if time_limit is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+        if identity is not None:
+            request.headers.update(
+                sign_identity(
+                    self._internal_key,
+                    identity,
+                    method=request.method,
+                    path_with_query=request.url.raw_path.decode("ascii"),
+                    body=b"" if body is not None else request.content,
+                    body_digest=body.sha256 if body is not None else None,
+                )
             )
+        try:
+            response = await self._exchange(request)
         except httpx.TimeoutException as exc:
             raise DownstreamTimeout(
                 self.service, f"{self.service} did not answer in time."
@@ -83,6 +117,17 @@ class ServiceClient:
             )
             raise DownstreamError(self.service, f"{self.service} failed to answer.")
         return response
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self.http.send(request)
+        except DEAD_CONNECTION_ERRORS as exc:
+            if request.method not in IDEMPOTENT_METHODS:
+                raise
+            # The pool reuses a kept-alive connection; if the service closed it in the
+            # meantime the request never reached it. Once more, on a new connection.
+            logger.info("%s: %s %s again after %r", self.service, request.method, request.url, exc)
+            return await self.http.send(request)
 
     async def fetch(
         self,

@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 
-from marketscope_gateway.downstream.base import ServiceClient
+from marketscope_gateway.downstream.base import ServiceClient, segment
+from marketscope_gateway.downstream.spooled import SpooledBody
 from marketscope_servicekit import Identity
 
 SERVICE = "rag"
@@ -26,22 +27,26 @@ class RagClient(ServiceClient):
         document_id: str | None = None,
     ) -> httpx.Response:
         """A new document, or a new version of ``document_id``. The multipart body is
-        streamed through untouched: the gateway neither buffers nor re-encodes uploads
-        (its body limit still counts every byte)."""
+        passed on as it came, never re-encoded; it is read to its end first (spooled to
+        disk beyond a megabyte: `SpooledBody`) because the signature covers its digest.
+        The gateway's body limit still counts every byte."""
         method, path = (
-            ("POST", "/documents") if document_id is None else ("PUT", f"/documents/{document_id}")
+            ("POST", "/documents")
+            if document_id is None
+            else ("PUT", f"/documents/{segment(document_id)}")
         )
         headers = {"Content-Type": content_type}
-        return await self.send(method, path, identity, content=body, headers=headers)
+        with await SpooledBody.read(body) as spooled:
+            return await self.send(method, path, identity, body=spooled, headers=headers)
 
     async def documents(self, identity: Identity) -> httpx.Response:
         return await self.send("GET", "/documents", identity)
 
     async def document(self, identity: Identity, document_id: str) -> httpx.Response:
-        return await self.send("GET", f"/documents/{document_id}", identity)
+        return await self.send("GET", f"/documents/{segment(document_id)}", identity)
 
     async def delete(self, identity: Identity, document_id: str) -> httpx.Response:
-        return await self.send("DELETE", f"/documents/{document_id}", identity)
+        return await self.send("DELETE", f"/documents/{segment(document_id)}", identity)
 
     async def search(self, identity: Identity, body: dict[str, Any]) -> httpx.Response:
         return await self.send("POST", "/search", identity, json=body)

@@ -1,29 +1,48 @@
 """The WebSocket protocol: JSON text frames, one object each, told apart by ``type``.
 
 Client to server: ``auth`` (first message, unless the upgrade request carried
-``Authorization: Bearer``), ``subscribe``, ``unsubscribe``, ``ping``.
-Server to client: ``welcome``, ``subscribed``, ``unsubscribed``, ``event``, ``heartbeat``,
-``pong``, ``error``. The JSON Schemas of both directions are generated from these models
-and pinned in ``tests/contract/gateway/``.
+``Authorization: Bearer``; later, a fresh token that keeps the socket open past the
+current one's expiry), ``subscribe``, ``unsubscribe``, ``ping``.
+Server to client: ``welcome``, ``authenticated``, ``subscribed``, ``unsubscribed``,
+``event``, ``heartbeat``, ``pong``, ``error``. The JSON Schemas of both directions are
+generated from these models and pinned in ``tests/contract/gateway/``.
+
+Client frames are parsed with a nesting limit: a frame too large, too deep or not JSON is
+an ``invalid_message`` error, never a reason to drop the connection.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from marketscope_servicekit.json_limits import JsonTooDeep, loads_untrusted
 
 SYMBOL = r"[A-Z0-9^][A-Z0-9.\-^=]{0,14}"
 CHANNEL_PATTERN = rf"^(quotes:{SYMBOL}|documents|notifications|analyses)$"
 OWNED_CHANNELS = frozenset({"documents", "notifications", "analyses"})
 MAX_CLIENT_MESSAGE_CHARS = 4096
 
-# Close codes (4000-4999 are the application's).
+# Close codes (4000-4999 are the application's), documented in the server messages'
+# schema under ``x-close-codes``.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 4408
-CLOSE_NOT_STARTED = 1013  # "try again later": the instance has not finished starting
+CLOSE_TOO_MANY_CONNECTIONS = 4429
+CLOSE_NOT_STARTED = 1013
+CLOSE_SERVER_ERROR = 1011
+CLOSE_CODES: dict[int, str] = {
+    CLOSE_UNAUTHENTICATED: "No valid access token in time; or the access token expired "
+    "with no fresh one sent before; or its session ended (logout, refresh-token reuse). "
+    "Refresh or log in, then reconnect.",
+    CLOSE_TOO_SLOW: "The client did not read its frames fast enough; reconnect.",
+    CLOSE_TOO_MANY_CONNECTIONS: "The user already holds the most open sockets allowed on "
+    "this instance; close one first.",
+    CLOSE_NOT_STARTED: "Try again later: the instance has not finished starting, or its "
+    "table did not answer the session check.",
+    CLOSE_SERVER_ERROR: "An unexpected server error.",
+}
 
 
 class _Message(BaseModel):
@@ -36,7 +55,11 @@ RequestId = Annotated[str, Field(max_length=64, description="Echoed in the reply
 
 class AuthMessage(_Message):
     type: Literal["auth"]
-    token: str = Field(max_length=4096, description="An access token")
+    token: str = Field(
+        max_length=4096,
+        description="An access token; on an open socket, a fresh one for the same user",
+    )
+    id: RequestId | None = None
 
 
 class SubscribeMessage(_Message):
@@ -65,8 +88,21 @@ ClientMessage = Annotated[
 class WelcomeMessage(_Message):
     type: Literal["welcome"] = "welcome"
     user_id: str
+    expires_at: datetime = Field(
+        description="When the access token expires: the socket closes with 4401 then, "
+        "unless an auth message brought a fresh token before"
+    )
     heartbeat_seconds: float
     max_subscriptions: int
+
+
+class AuthenticatedMessage(_Message):
+    """The reply to an auth message on an open socket: the fresh token was taken."""
+
+    type: Literal["authenticated"] = "authenticated"
+    user_id: str
+    expires_at: datetime = Field(description="The socket's new expiry: the fresh token's")
+    id: RequestId | None = None
 
 
 class SubscribedMessage(_Message):
@@ -113,6 +149,7 @@ class ErrorMessage(_Message):
     code: Literal[
         "invalid_message",
         "unauthenticated",
+        "too_many_connections",
         "too_many_subscriptions",
         "not_subscribed",
     ]
@@ -122,6 +159,7 @@ class ErrorMessage(_Message):
 
 ServerMessage = Annotated[
     WelcomeMessage
+    | AuthenticatedMessage
     | SubscribedMessage
     | UnsubscribedMessage
     | EventMessage
@@ -152,9 +190,13 @@ def parse_client_message(text: str) -> ClientMessage:
     if len(text) > MAX_CLIENT_MESSAGE_CHARS:
         raise InvalidMessage(f"messages are at most {MAX_CLIENT_MESSAGE_CHARS} characters")
     try:
-        return CLIENT_MESSAGES.validate_python(_upper_symbol(json.loads(text)))
-    except json.JSONDecodeError as exc:
+        document = loads_untrusted(text)
+    except JsonTooDeep as exc:
+        raise InvalidMessage(str(exc)) from exc
+    except ValueError as exc:
         raise InvalidMessage("not JSON") from exc
+    try:
+        return CLIENT_MESSAGES.validate_python(_upper_symbol(document))
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
@@ -169,7 +211,6 @@ def encode(message: BaseModel) -> str:
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """The JSON Schemas of both directions, as committed under tests/contract/gateway."""
-    return {
-        "client-messages": CLIENT_MESSAGES.json_schema(),
-        "server-messages": SERVER_MESSAGES.json_schema(mode="serialization"),
-    }
+    server = SERVER_MESSAGES.json_schema(mode="serialization")
+    server["x-close-codes"] = {str(code): meaning for code, meaning in CLOSE_CODES.items()}
+    return {"client-messages": CLIENT_MESSAGES.json_schema(), "server-messages": server}

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd  # type: ignore[import-untyped]
 
+from marketscope_market_data.errors import SymbolNotFound
 from marketscope_market_data.schemas import Bar, History, Interval, Profile, Quote
 
 _RULES = {"1wk": "W-FRI", "1mo": "ME"}
@@ -34,6 +35,20 @@ class MarketDataProvider(ABC):
     def today(self) -> date:
         """The provider's current market date (a replay provider's is historical)."""
         return datetime.now(UTC).date()
+
+    async def knows(self, symbol: str) -> bool:
+        """Whether the provider has data for ``symbol``; ``ProviderUnavailable`` when it
+        cannot tell now. By default, whether it can quote it (one quote call)."""
+        try:
+            await self.quote(symbol)
+        except SymbolNotFound:
+            return False
+        return True
+
+    def is_current(self, quote: Quote) -> bool:
+        """Whether a quote this provider gave earlier is still what it would answer, as
+        far as it can tell without a call (a replay whose clock moved on says no)."""
+        return True
 
 
 def bars_from_frame(frame: pd.DataFrame) -> list[Bar]:

@@ -2,7 +2,8 @@
 
 A provider that does not know a symbol or cannot answer now hands over to the next. The
 answer names the provider that served it (``source``). When none answers: 404 if every
-provider said the symbol is unknown, else 503 (an unavailable provider might know it).
+provider said the symbol is unknown (with the most specific reason one gave, such as a
+range outside its data), else 503 (an unavailable provider might know it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
 
-from marketscope_market_data.errors import ProviderUnavailable, SymbolNotFound
+from marketscope_market_data.errors import HistoryOutOfRange, ProviderUnavailable, SymbolNotFound
 from marketscope_market_data.providers.base import MarketDataProvider
 from marketscope_market_data.schemas import History, Interval, Period, Profile, Quote
 from marketscope_servicekit import MetricsRecorder
@@ -78,9 +79,34 @@ class ProviderChain:
     async def history(self, symbol: str, span: DateSpan, interval: Interval) -> History:
         async def ask(provider: MarketDataProvider) -> History:
             start, end = span.resolve(provider.today())
+            if start > end:
+                # Only an explicit start gets past the provider's today (the API refuses
+                # a start after the end it is given).
+                raise HistoryOutOfRange(
+                    symbol, position="after-data", start=start, end=span.end or end, boundary=end
+                )
             return await provider.history(symbol, start, end, interval)
 
         return await self._first(symbol, "history", ask)
+
+    async def knows(self, symbol: str) -> bool:
+        """Whether any provider has data for ``symbol``. ``ProviderUnavailable`` when none
+        said yes and one could not tell: an unavailable provider might know it."""
+        unavailable: list[ProviderUnavailable] = []
+        for provider in self.providers:
+            try:
+                if await provider.knows(symbol):
+                    return True
+            except ProviderUnavailable as exc:
+                unavailable.append(exc)
+        if unavailable:
+            raise _joined(self.names, unavailable)
+        return False
+
+    def is_current(self, quote: Quote) -> bool:
+        """Whether the provider that served ``quote`` would still answer it."""
+        provider = next((p for p in self.providers if p.name == quote.source), None)
+        return provider is None or provider.is_current(quote)
 
     async def _first(
         self,
@@ -89,12 +115,14 @@ class ProviderChain:
         ask: Callable[[MarketDataProvider], Awaitable[T]],
     ) -> T:
         unavailable: list[ProviderUnavailable] = []
+        not_found: list[SymbolNotFound] = []
         for provider in self.providers:
             started = self._timer()
             try:
                 answer = await ask(provider)
-            except SymbolNotFound:
+            except SymbolNotFound as exc:
                 self._record(provider.name, operation, started, "not_found")
+                not_found.append(exc)
                 continue
             except ProviderUnavailable as exc:
                 self._record(provider.name, operation, started, "unavailable")
@@ -107,10 +135,8 @@ class ProviderChain:
             self._record(provider.name, operation, started, "ok")
             return answer
         if unavailable:
-            retry_after = min(exc.retry_after for exc in unavailable)
-            detail = "; ".join(str(exc.detail) for exc in unavailable)
-            raise ProviderUnavailable(",".join(self.names), detail, retry_after=retry_after)
-        raise SymbolNotFound(symbol)
+            raise _joined(self.names, unavailable)
+        raise _most_specific(symbol, not_found)
 
     def _record(self, provider: str, operation: str, started: float, outcome: str) -> None:
         self._metrics.record(
@@ -119,3 +145,19 @@ class ProviderChain:
             unit="Milliseconds",
             dimensions={"Provider": provider, "Operation": operation, "Outcome": outcome},
         )
+
+
+def _joined(
+    names: Sequence[str], unavailable: Sequence[ProviderUnavailable]
+) -> ProviderUnavailable:
+    retry_after = min(exc.retry_after for exc in unavailable)
+    detail = "; ".join(str(exc.detail) for exc in unavailable)
+    return ProviderUnavailable(",".join(names), detail, retry_after=retry_after)
+
+
+def _most_specific(symbol: str, not_found: Sequence[SymbolNotFound]) -> SymbolNotFound:
+    """A subclass (a range outside the data) before a reason of the provider's own before
+    the plain "unknown symbol"."""
+    generic = SymbolNotFound(symbol).detail
+    ranked = sorted(not_found, key=lambda exc: (type(exc) is SymbolNotFound, exc.detail == generic))
+    return ranked[0] if ranked else SymbolNotFound(symbol)

@@ -4,13 +4,22 @@ Stocks come from ``bokeh_sampledata`` (AAPL, FB, GOOG, IBM, MSFT, 2000-2013, pub
 domain, from the Quandl WIKI prices); the S&P 500 index (``^GSPC``, the risk benchmark)
 from the data file ``arch`` ships (1999-2018). Nothing is invented: a quote is the close
 of the clock's trading day, ``as_of`` that day's 16:00 New York close, ``source: replay``.
+
+The clock never runs backwards. At the end of its data it stops, and every quote holds
+the last close marked ``stale: true`` (an unchanged price publishes nothing); history,
+indicators and risk keep answering from the bars up to that day. Wrapping to the first
+day instead would report a move from the last day's prices to those of 13 years earlier
+that never happened. Likewise a symbol whose own data ended before the clock's day holds
+its last close, stale; one that had not traded yet on the clock's day has no quote (404,
+saying when its data begins). Restarting the service starts the replay again.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
@@ -18,10 +27,11 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd  # type: ignore[import-untyped]
 
-from marketscope_market_data.errors import SymbolNotFound
+from marketscope_market_data.errors import HistoryOutOfRange, SymbolNotFound
 from marketscope_market_data.providers.base import MarketDataProvider, bars_from_frame, resample
 from marketscope_market_data.schemas import History, Interval, Profile, Quote
 
+logger = logging.getLogger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
 COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
 PROFILES = {
@@ -66,21 +76,39 @@ def load_dataset() -> dict[str, pd.DataFrame]:
 
 
 class ReplayClock:
-    """Steps through historical trading days; wraps to the first day after the last."""
+    """Steps through historical trading days, forward only, and stops at the last one:
+    from then on ``ended`` is true and ``today`` stays the last day."""
 
     def __init__(self, trading_days: Sequence[date], start: date) -> None:
         if not trading_days:
             raise ValueError("a replay clock needs trading days")
         self._days = sorted(set(trading_days))
-        self._index = min(bisect_left(self._days, start), len(self._days) - 1)
+        position = bisect_left(self._days, start)
+        self._index = min(position, len(self._days) - 1)
+        self._ended = position >= len(self._days)
         self._lock = threading.Lock()
+
+    @property
+    def ended(self) -> bool:
+        """True once the clock was asked to go past its last trading day."""
+        return self._ended
 
     def today(self) -> date:
         return self._days[self._index]
 
     def advance(self, days: int = 1) -> date:
+        if days < 0:
+            raise ValueError("a replay clock never runs backwards")
         with self._lock:
-            self._index = (self._index + days) % len(self._days)
+            last = len(self._days) - 1
+            target = self._index + days
+            if target > last and not self._ended:
+                self._ended = True
+                logger.warning(
+                    "the replay reached the end of its data: quotes hold the last close, stale",
+                    extra={"last_day": self._days[last].isoformat()},
+                )
+            self._index = min(target, last)
             return self._days[self._index]
 
 
@@ -93,6 +121,11 @@ class ReplayProvider(MarketDataProvider):
 
     def __init__(self, dataset: dict[str, pd.DataFrame], clock: ReplayClock) -> None:
         self._data = dataset
+        # Each series' trading days, for bisecting on the hot path (no pandas slicing).
+        self._days = {
+            symbol: [pd.Timestamp(day).date() for day in frame.index]
+            for symbol, frame in dataset.items()
+        }
         self.clock = clock
 
     @classmethod
@@ -113,20 +146,42 @@ class ReplayProvider(MarketDataProvider):
     def today(self) -> date:
         return self.clock.today()
 
-    def _frame(self, symbol: str, end: date) -> pd.DataFrame:
-        frame = self._data.get(symbol)
-        if frame is None:
+    async def knows(self, symbol: str) -> bool:
+        return symbol in self._data
+
+    def _trading_days(self, symbol: str) -> list[date]:
+        days = self._days.get(symbol)
+        if days is None:
             raise SymbolNotFound(symbol)
-        visible = frame.loc[: pd.Timestamp(end)]
-        if visible.empty:
-            raise SymbolNotFound(symbol, f"{symbol} had not traded yet on {end.isoformat()}.")
-        return visible
+        return days
+
+    def _last_visible(self, symbol: str) -> tuple[int, bool]:
+        """The row of the symbol's last bar on or before the clock's day, and whether it
+        is stale: the replay has ended, or the symbol's own data ended before today."""
+        days = self._trading_days(symbol)
+        today = self.today()
+        row = bisect_right(days, today) - 1
+        if row < 0:
+            raise SymbolNotFound(
+                symbol,
+                f"{symbol} had not traded yet on {today.isoformat()}; "
+                f"its data begins {days[0].isoformat()}.",
+            )
+        return row, self.clock.ended or days[row] < today
+
+    def is_current(self, quote: Quote) -> bool:
+        try:
+            row, stale = self._last_visible(quote.symbol)
+        except SymbolNotFound:
+            return False
+        day = self._days[quote.symbol][row]
+        return quote.stale == stale and quote.as_of == market_close(day)
 
     async def quote(self, symbol: str) -> Quote:
-        frame = self._frame(symbol, self.today())
-        last = frame.iloc[-1]
-        previous = float(frame["close"].iloc[-2]) if len(frame) > 1 else None
-        day = pd.Timestamp(frame.index[-1]).date()
+        row, stale = self._last_visible(symbol)
+        frame = self._data[symbol]
+        last = frame.iloc[row]
+        previous = float(frame["close"].iloc[row - 1]) if row > 0 else None
         return Quote(
             symbol=symbol,
             price=float(last["close"]),
@@ -135,13 +190,25 @@ class ReplayProvider(MarketDataProvider):
             day_high=float(last["high"]),
             day_low=float(last["low"]),
             volume=int(last["volume"]),
-            as_of=market_close(day),
+            as_of=market_close(self._days[symbol][row]),
             source=self.name,
+            stale=stale,
         )
 
     async def history(self, symbol: str, start: date, end: date, interval: Interval) -> History:
-        frame = self._frame(symbol, min(end, self.today()))
-        window = frame.loc[pd.Timestamp(start) :]
+        days = self._trading_days(symbol)
+        today = self.today()
+        end = min(end, today)
+        if end < days[0]:
+            raise HistoryOutOfRange(
+                symbol, position="before-data", start=start, end=end, boundary=days[0]
+            )
+        last_day = days[bisect_right(days, today) - 1]
+        if start > last_day:
+            raise HistoryOutOfRange(
+                symbol, position="after-data", start=start, end=end, boundary=last_day
+            )
+        window = self._data[symbol].loc[pd.Timestamp(start) : pd.Timestamp(end)]
         return History(
             symbol=symbol,
             interval=interval,
@@ -150,7 +217,7 @@ class ReplayProvider(MarketDataProvider):
         )
 
     async def profile(self, symbol: str) -> Profile:
-        self._frame(symbol, self.today())
+        self._last_visible(symbol)
         name, exchange, sector, industry = PROFILES.get(symbol, (symbol, None, None, None))
         return Profile(
             symbol=symbol,

@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 from marketscope_market_data.components import build_components
-from marketscope_market_data.handlers import RefreshHandlers, nothing_refreshed
+from marketscope_market_data.handlers import RefreshHandlers, providers_failed_everything
 from marketscope_market_data.refresh.events import RejectedMessage, parse_scheduled_event
 from marketscope_market_data.settings import SERVICE, Settings
 from marketscope_platform.aws import AwsClients
@@ -57,7 +57,7 @@ class SqsBatchRefresh:
                 failures.append(message_id)
                 continue
             scheduled.append(message_id)
-        if scheduled and nothing_refreshed(await self._handlers.scheduled_refresh()):
+        if scheduled and providers_failed_everything(await self._handlers.scheduled_refresh()):
             failures.extend(scheduled)
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
 

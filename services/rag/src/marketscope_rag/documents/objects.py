@@ -1,7 +1,8 @@
 """Document bytes in S3: ``<prefix><owner>/<document_id>/<filename>`` in a versioned
 bucket. Every upload of a document is a new object version of the same key; indexing
-reads the exact version its event names; deletion adds a delete marker, so the bytes stay
-recoverable until the bucket's lifecycle says otherwise."""
+reads the exact version its event names. Deleting a document removes every version of
+its key for good: a presigned link names a version, so a delete marker alone would leave
+every link minted before the delete serving the deleted bytes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from marketscope_rag.errors import RagError, StorageUnavailableError
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_s3.type_defs import ObjectIdentifierTypeDef
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._() -]+")
 _MISSING = {"NoSuchKey", "NoSuchVersion", "404", "InvalidArgument"}
@@ -84,18 +86,40 @@ class DocumentObjects:
         except BotoCoreError as exc:
             raise StorageUnavailableError(str(exc), dependency="s3") from exc
 
-    async def delete(self, key: str) -> None:
-        """Add a delete marker (no version named: earlier versions are kept)."""
-        with _storage_errors():
-            await self._s3.delete_object(Bucket=self.bucket, Key=key)
+    async def delete_all_versions(self, key: str) -> int:
+        """Remove every version and delete marker of ``key`` (repeatable: a second call
+        finds nothing); returns how many were removed."""
+        removed = 0
+        while True:
+            with _storage_errors():
+                response = await self._s3.list_object_versions(
+                    Bucket=self.bucket, Prefix=key, MaxKeys=1000
+                )
+            entries = [*response.get("Versions", []), *response.get("DeleteMarkers", [])]
+            doomed: list[ObjectIdentifierTypeDef] = [
+                {"Key": key, "VersionId": entry["VersionId"]}
+                for entry in entries
+                if entry.get("Key") == key and entry.get("VersionId")
+            ]
+            if not doomed:
+                return removed
+            with _storage_errors():
+                result = await self._s3.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": doomed, "Quiet": True}
+                )
+            if result.get("Errors"):
+                raise StorageUnavailableError(
+                    f"s3://{self.bucket}/{key}: {result['Errors'][0]}", dependency="s3"
+                )
+            removed += len(doomed)
 
     async def delete_version(self, key: str, version_id: str | None) -> None:
         """Remove one version for good: undoing an upload that could not be recorded."""
-        if not version_id:  # an unversioned object: deleting the key is all there is
-            await self.delete(key)
-            return
         with _storage_errors():
-            await self._s3.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+            if version_id:
+                await self._s3.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+            else:  # an unversioned object: deleting the key is all there is
+                await self._s3.delete_object(Bucket=self.bucket, Key=key)
 
     async def download_url(self, key: str, version_id: str | None, expires_in: int) -> str:
         params = {"Bucket": self.bucket, "Key": key}

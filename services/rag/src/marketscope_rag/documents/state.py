@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from marketscope_events import DecodedEvent, EventData
 from marketscope_events.catalog import (
@@ -50,6 +50,7 @@ class DocumentState(BaseModel):
     filename: str
     content_type: str
     size_bytes: int
+    stored_bytes: int = Field(default=0, description="Bytes of every version uploaded")
     sha256: str
     bucket: str
     key: str
@@ -105,6 +106,7 @@ def _uploaded(state: DocumentState | None, data: DocumentUploaded, version: int)
         filename=data.filename,
         content_type=data.content_type,
         size_bytes=data.size_bytes,
+        stored_bytes=(state.stored_bytes if state else 0) + data.size_bytes,
         sha256=data.sha256,
         bucket=data.bucket,
         key=data.key,

@@ -2,14 +2,16 @@
 
 The declared content type of an upload is a claim, not a fact: the bytes are sniffed
 (magic numbers for binary formats, UTF-8 and structure for text formats) and an upload is
-refused with 415 when they do not support the claim. Text is extracted only at indexing
-time, from the stored object, so a corrupt file fails there and marks its document failed.
+refused with 415 when they do not support the claim. JSON is parsed with a nesting limit
+(`loads_untrusted`): a document nested deeper is refused with 422 at upload, before the
+standard parser's recursion could fail. Text is extracted only at indexing time, from the
+stored object, so a corrupt file fails there and marks its document failed.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -18,10 +20,12 @@ from typing import Any, Literal
 
 import filetype  # type: ignore[import-untyped]
 from bs4 import BeautifulSoup
+from bs4.element import NavigableString, PageElement, Tag
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from marketscope_rag.errors import ExtractionError, InvalidDocumentError, UnsupportedDocumentError
+from marketscope_servicekit.json_limits import JsonTooDeep, loads_untrusted
 
 Kind = Literal["pdf", "markdown", "text", "html", "json"]
 
@@ -55,6 +59,9 @@ _EXTENSIONS: dict[str, Kind] = {
 }
 # Types that say nothing about the bytes: the file name's extension decides then.
 _GENERIC = {"", "application/octet-stream", "binary/octet-stream"}
+_UNSEEN = frozenset({"script", "style", "noscript", "template"})
+_HEADINGS = {f"h{level}": level for level in range(1, 7)}
+_BLOCKS = frozenset({"p", "li", "tr", "div", "br", "pre", "blockquote"})
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body)", re.IGNORECASE)
 
 logger = logging.getLogger(__name__)
@@ -67,6 +74,13 @@ class Sniffed:
     @property
     def content_type(self) -> str:
         return CONTENT_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class _BlockEnd:
+    """What follows a block element's text once its children are walked."""
+
+    text: str
 
 
 def declared_kind(content_type: str | None, filename: str) -> Kind | None:
@@ -138,8 +152,17 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _is_json(data: bytes) -> bool:
+    """Whether the bytes are a JSON object or array; too deep a nesting is refused (422)
+    rather than taken for text, since the client sent JSON that no reader could parse."""
+    if not data.removeprefix(codecs.BOM_UTF8).lstrip().startswith((b"{", b"[")):
+        return False  # text with brackets in it is not JSON, however deep they go
     try:
-        return isinstance(json.loads(data), dict | list)
+        return isinstance(loads_untrusted(data), dict | list)
+    except JsonTooDeep as exc:
+        raise InvalidDocumentError(
+            f"The document is JSON nested deeper than {exc.limit} levels.",
+            extensions={"max_depth": exc.limit},
+        ) from exc
     except ValueError:
         return False
 
@@ -171,7 +194,8 @@ def extract_text(data: bytes, content_type: str) -> str:
 
 
 def _pdf_text(data: bytes) -> str:
-    # pypdf raises a wide range of exceptions on damaged files, not only PyPdfError.
+    # pypdf raises a wide range of exceptions on damaged files, not only PyPdfError; a
+    # PDF whose objects nest without end exhausts its recursion.
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -179,7 +203,15 @@ def _pdf_text(data: bytes) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except ExtractionError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        OSError,
+        RecursionError,
+    ) as exc:
         raise ExtractionError(f"unreadable PDF: {type(exc).__name__}: {exc}") from exc
     if not pages:
         raise ExtractionError("unreadable PDF: it has no pages")
@@ -187,23 +219,39 @@ def _pdf_text(data: bytes) -> str:
 
 
 def _html_text(markup: str) -> str:
+    """The page's text with headings as Markdown headings (so the chunker can prefer their
+    boundaries) and blank lines after blocks. One walk with an explicit stack: its cost is
+    linear however deep the elements nest (recursion, or bs4's ``insert_after``, would
+    make a 1 MB page of nested ``<div>`` take minutes)."""
     soup = BeautifulSoup(markup, "html.parser")
-    for element in soup(["script", "style", "noscript", "template"]):
+    for element in soup(sorted(_UNSEEN)):
         element.decompose()
-    # Headings become Markdown headings so the chunker can prefer their boundaries.
-    for level in range(1, 7):
-        for heading in soup.find_all(f"h{level}"):
-            heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
-    for block in soup.find_all(["p", "li", "tr", "div", "br", "pre", "blockquote"]):
-        block.insert_after("\n\n" if block.name != "br" else "\n")
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in soup.get_text().splitlines()]
+    wanted = soup.interesting_string_types or Tag.MAIN_CONTENT_STRING_TYPES
+    parts: list[str] = []
+    pending: list[PageElement | _BlockEnd] = [soup]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, _BlockEnd):
+            parts.append(node.text)
+        elif isinstance(node, NavigableString):
+            if type(node) in wanted:
+                parts.append(str(node))
+        elif isinstance(node, Tag):
+            level = _HEADINGS.get(node.name)
+            if level is not None:
+                parts.append(f"\n\n{'#' * level} {node.get_text(' ', strip=True)}\n\n")
+                continue
+            if node.name in _BLOCKS:
+                pending.append(_BlockEnd("\n" if node.name == "br" else "\n\n"))
+            pending.extend(reversed(node.contents))
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in "".join(parts).splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _json_text(decoded: str) -> str:
     try:
-        document = json.loads(decoded)
-    except ValueError as exc:
+        document = loads_untrusted(decoded)
+    except ValueError as exc:  # JsonTooDeep included: its depth bounds `_leaves` below
         raise ExtractionError(f"invalid JSON: {exc}") from exc
     return "\n".join(
         f"{path}: {value}" if path else str(value) for path, value in _leaves(document)

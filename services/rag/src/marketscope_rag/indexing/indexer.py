@@ -1,6 +1,12 @@
 """Indexing one uploaded document version: read that exact object version, extract,
 chunk, embed, swap its chunks into the index, and record DocumentIndexed.
 
+What it costs is bounded before it is spent: a version of more than
+``max_document_chunks`` chunks, or one whose chunks do not fit the owner's chunk quota
+(reserved in `UsageLedger` before embedding), fails with that reason. The CPU-bound steps
+take `FairTurns`: extraction is one turn, embedding one turn per ``slice_chunks`` chunks,
+so owners indexing at the same time take turns slice by slice.
+
 Each step checks the stream first, so a redelivered, superseded or deleted upload does
 no harm: a version already indexed is skipped, a version no longer current is left to
 its successor's event, a deleted document has its chunks removed.
@@ -12,6 +18,9 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import NoReturn
+
+import numpy as np
 
 from marketscope_events import CATALOG, EventData
 from marketscope_events.catalog import (
@@ -23,9 +32,12 @@ from marketscope_events.catalog import (
 from marketscope_events.timeutil import Clock, utc_now
 from marketscope_rag.documents.objects import DocumentObjects, ObjectMissingError
 from marketscope_rag.documents.state import DocumentState, DocumentStatus, stream_id
-from marketscope_rag.errors import ExtractionError, RagError
+from marketscope_rag.embeddings.base import Vectors
+from marketscope_rag.errors import ChunkQuotaExceededError, ExtractionError, RagError
 from marketscope_rag.indexing.chunking import Chunker
 from marketscope_rag.indexing.extraction import extract_text
+from marketscope_rag.indexing.turns import FairTurns
+from marketscope_rag.quotas.usage import UsageLedger
 from marketscope_rag.search.records import ChunkRecord
 from marketscope_rag.search.retrieval import ChunkIndex
 from marketscope_rag.store import DocumentRepository
@@ -45,6 +57,12 @@ class IndexingResult:
     chunk_count: int = 0
 
 
+@dataclass(frozen=True)
+class IndexingLimits:
+    max_document_chunks: int
+    slice_chunks: int
+
+
 class Indexer:
     def __init__(
         self,
@@ -53,6 +71,9 @@ class Indexer:
         index: ChunkIndex,
         chunker: Chunker,
         *,
+        usage: UsageLedger,
+        turns: FairTurns,
+        limits: IndexingLimits,
         metrics: MetricsRecorder | None = None,
         clock: Clock = utc_now,
     ) -> None:
@@ -60,6 +81,9 @@ class Indexer:
         self._objects = objects
         self._index = index
         self._chunker = chunker
+        self._usage = usage
+        self._turns = turns
+        self._limits = limits
         self._metrics = metrics
         self._clock = clock
 
@@ -86,14 +110,52 @@ class Indexer:
             state = await self._record(state, started_event)
         try:
             data = await self._objects.get(state.key, state.version_id)
-            records = await asyncio.to_thread(self._prepare, state, data)
+            records = await self._turns.run(state.owner, self._prepare, state, data)
         except (ExtractionError, ObjectMissingError) as exc:
-            failed = DocumentIndexingFailed(
-                document_id=document_id, version_id=state.version_id, reason=str(exc)
+            await self._fail(state, str(exc))
+        if len(records) > self._limits.max_document_chunks:
+            await self._fail(
+                state, f"too many chunks ({len(records)} > {self._limits.max_document_chunks})"
             )
-            await self._record(state, failed)
-            raise DocumentUnreadableError(str(exc)) from exc
-        vectors = await asyncio.to_thread(self._index.embed, [r.search_text for r in records])
+        # The index drops the previous version's chunks: only the difference is new usage.
+        added = len(records) - (state.chunk_count or 0)
+        try:
+            if added > 0:
+                await self._usage.reserve_chunks(state.owner, added)
+        except ChunkQuotaExceededError as exc:
+            reason = f"chunk quota exceeded ({exc.used} + {exc.requested} > {exc.limit})"
+            await self._fail(state, reason)
+        try:
+            state = await self._embed_and_record(state, records, started)
+        except BaseException:
+            if added > 0:
+                await self._usage.release(state.owner, chunks=added)
+            raise
+        if added < 0:
+            await self._usage.release(state.owner, chunks=-added)
+        return IndexingResult(document_id, "indexed", len(records))
+
+    async def _fail(self, state: DocumentState, reason: str) -> NoReturn:
+        failed = DocumentIndexingFailed(
+            document_id=state.document_id, version_id=state.version_id, reason=reason
+        )
+        await self._record(state, failed)
+        raise DocumentUnreadableError(reason)
+
+    async def _embed(self, owner: str, texts: list[str]) -> Vectors:
+        """The texts' vectors, one turn per slice: other owners' work runs in between."""
+        size = self._limits.slice_chunks
+        slices = [
+            await self._turns.run(owner, self._index.embed, texts[start : start + size])
+            for start in range(0, len(texts), size)
+        ]
+        return np.concatenate(slices) if slices else np.empty((0, 0), dtype=np.float32)
+
+    async def _embed_and_record(
+        self, state: DocumentState, records: list[ChunkRecord], started: float
+    ) -> DocumentState:
+        document_id = state.document_id
+        vectors = await self._embed(state.owner, [record.search_text for record in records])
         await asyncio.to_thread(self._index.replace_document, document_id, records, vectors)
         duration_ms = int((time.perf_counter() - started) * 1000)
         indexed = DocumentIndexed(
@@ -105,7 +167,7 @@ class Indexer:
             duration_ms=duration_ms,
             indexed_at=self._clock(),
         )
-        await self._repository.append(
+        state = await self._repository.append(
             state, [CATALOG.new_event(indexed, subject=stream_id(document_id))], publish=True
         )
         if self._metrics is not None:
@@ -115,7 +177,7 @@ class Indexer:
             "indexed document",
             extra={"document_id": document_id, "chunks": len(records), "ms": duration_ms},
         )
-        return IndexingResult(document_id, "indexed", len(records))
+        return state
 
     def _prepare(self, state: DocumentState, data: bytes) -> list[ChunkRecord]:
         text = extract_text(data, state.content_type)

@@ -1,0 +1,1 @@
+"""Per-owner quotas: stored bytes and indexed chunks, counted in the rag table."""

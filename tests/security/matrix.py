@@ -1,0 +1,204 @@
+"""The authorization matrix of the gateway's REST API, keyed by the OpenAPI document's
+(method, path template).
+
+Every operation in the document is either an owner case here, which runs user B against
+user A's resources through that route and checks the answers (``checks.py``), or listed
+in ``PUBLIC`` with the reason it names nothing a user owns. A route that is neither fails
+``test_authorization_matrix.py``, so a new route cannot ship without its owner check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
+
+from .checks import a_keeps_everything, answered, no_leak, refused
+from .stack import Stack
+
+
+class Route(NamedTuple):
+    method: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+OwnerCase = Callable[[Stack], Awaitable[None]]
+OWNER_CASES: dict[Route, OwnerCase] = {}
+
+MARKET_DATA = "market data every user may read: prices and company facts, owned by nobody"
+PUBLIC: dict[Route, str] = {
+    Route("GET", "/healthz"): "liveness: names nothing, touches no dependency",
+    Route("GET", "/readyz"): "readiness: names the failed checks, no user data",
+    Route("POST", "/api/v1/auth/register"): "creates an account: there is no caller yet",
+    Route("POST", "/api/v1/auth/login"): "exchanges credentials: there is no caller yet",
+    Route("POST", "/api/v1/auth/refresh"): "the refresh token in the body is the authority",
+    Route("POST", "/api/v1/auth/logout"): "the refresh token in the body is the authority",
+    Route("GET", "/api/v1/quotes/{symbol}"): MARKET_DATA,
+    Route("GET", "/api/v1/quotes"): MARKET_DATA,
+    Route("GET", "/api/v1/history/{symbol}"): MARKET_DATA,
+    Route("GET", "/api/v1/indicators/{symbol}"): MARKET_DATA,
+    Route("GET", "/api/v1/risk"): MARKET_DATA,
+    Route("GET", "/api/v1/profile/{symbol}"): MARKET_DATA,
+}
+
+
+def owner_case(method: str, path: str) -> Callable[[OwnerCase], OwnerCase]:
+    def register(case: OwnerCase) -> OwnerCase:
+        OWNER_CASES[Route(method, path)] = case
+        return case
+
+    return register
+
+
+def _ids(documents: list[dict[str, Any]]) -> set[str]:
+    return {document["document_id"] for document in documents}
+
+
+@owner_case("GET", "/api/v1/documents/{document_id}")
+async def read_a_document(stack: Stack) -> None:
+    for document in (stack.a_owns.note, stack.a_owns.probe):
+        path = f"/api/v1/documents/{document.document_id}"
+        own = await stack.client.get(path, headers=stack.a.headers)
+        assert own.status_code == 200, own.text  # the route serves A: B's refusal means something
+        refused(stack, await stack.client.get(path, headers=stack.b.headers))
+
+
+@owner_case("PUT", "/api/v1/documents/{document_id}")
+async def replace_a_document(stack: Stack) -> None:
+    for document in (stack.a_owns.note, stack.a_owns.probe):
+        response = await stack.client.put(
+            f"/api/v1/documents/{document.document_id}",
+            headers=stack.b.headers,
+            files={"file": ("takeover.md", b"# Written by B\n\nB's text.\n", "text/markdown")},
+        )
+        refused(stack, response)
+    await a_keeps_everything(stack)
+
+
+@owner_case("DELETE", "/api/v1/documents/{document_id}")
+async def delete_a_document(stack: Stack) -> None:
+    for document in (stack.a_owns.note, stack.a_owns.probe):
+        path = f"/api/v1/documents/{document.document_id}"
+        refused(stack, await stack.client.delete(path, headers=stack.b.headers))
+    await a_keeps_everything(stack)
+
+
+@owner_case("GET", "/api/v1/documents")
+async def list_documents(stack: Stack) -> None:
+    own = await stack.client.get("/api/v1/documents", headers=stack.a.headers)
+    assert stack.a_owns.note.document_id in _ids(own.json()["documents"]), own.text
+    response = await stack.client.get("/api/v1/documents", headers=stack.b.headers)
+    answered(stack, response)
+    listed = response.json()["documents"]
+    assert stack.b_owns.note.document_id in _ids(listed), "B's own documents are listed"
+    assert all(document["owner"] in {stack.b.user_id, "shared"} for document in listed), listed
+
+
+@owner_case("POST", "/api/v1/documents")
+async def upload_a_documents_bytes(stack: Stack) -> None:
+    """The same bytes from another owner are a new document of theirs, never A's."""
+    probe = stack.a_owns.probe
+    response = await stack.client.post(
+        "/api/v1/documents",
+        headers=stack.b.headers,
+        files={"file": ("copy.md", probe.content, "text/markdown")},
+    )
+    answered(stack, response, 202)
+    accepted = response.json()
+    assert accepted["document_id"] != probe.document_id
+    assert accepted["deduplicated"] is False
+    copy = await stack.client.get(
+        f"/api/v1/documents/{accepted['document_id']}", headers=stack.b.headers
+    )
+    answered(stack, copy)
+    assert copy.json()["owner"] == stack.b.user_id
+    await a_keeps_everything(stack)
+
+
+@owner_case("POST", "/api/v1/search")
+async def search_documents(stack: Stack) -> None:
+    note = stack.a_owns.note
+    own = await stack.client.post(
+        "/api/v1/search", headers=stack.a.headers, json={"query": note.marker, "mode": "bm25"}
+    )
+    assert note.document_id in {hit["citation"]["document_id"] for hit in own.json()["hits"]}
+    a_documents = {note.document_id, stack.a_owns.probe.document_id}
+    queries: list[dict[str, Any]] = [
+        *({"query": note.marker, "mode": mode, "k": 50} for mode in ("hybrid", "vector", "bm25")),
+        {"query": "AAPL stock analysis", "k": 50},
+        {"query": note.marker, "document_ids": sorted(a_documents)},
+        {"query": note.marker, "tags": ["research"], "k": 50},
+    ]
+    for body in queries:
+        response = await stack.client.post("/api/v1/search", headers=stack.b.headers, json=body)
+        if response.status_code in {403, 404}:
+            refused(stack, response)  # naming A's documents may be refused outright
+            continue
+        answered(stack, response)
+        hits = response.json()["hits"]
+        assert all(hit["citation"]["document_id"] not in a_documents for hit in hits), hits
+        assert all(hit["owner"] in {stack.b.user_id, "shared"} for hit in hits), hits
+        assert all(note.marker not in hit["text"] + hit["snippet"] for hit in hits), hits
+
+
+@owner_case("GET", "/api/v1/watchlist")
+async def read_the_watchlist(stack: Stack) -> None:
+    response = await stack.client.get("/api/v1/watchlist", headers=stack.b.headers)
+    answered(stack, response)
+    watchlist = response.json()
+    assert watchlist["owner"] == stack.b.user_id
+    assert not set(watchlist["symbols"]) & set(stack.a_owns.watchlist), watchlist
+
+
+@owner_case("PUT", "/api/v1/watchlist")
+async def replace_the_watchlist(stack: Stack) -> None:
+    for symbols in (["AAPL"], list(stack.b_owns.watchlist)):
+        response = await stack.client.put(
+            "/api/v1/watchlist", headers=stack.b.headers, json={"symbols": symbols}
+        )
+        answered(stack, response)
+        assert response.json()["owner"] == stack.b.user_id
+        assert response.json()["symbols"] == symbols
+        await a_keeps_everything(stack)
+
+
+@owner_case("GET", "/api/v1/me")
+async def read_the_account(stack: Stack) -> None:
+    response = await stack.client.get("/api/v1/me", headers=stack.b.headers)
+    answered(stack, response)
+    assert response.json()["user_id"] == stack.b.user_id
+
+
+@owner_case("GET", "/api/v1/stocks/{symbol}/overview")
+async def overview_documents(stack: Stack) -> None:
+    """The overview's related documents come from the caller's own search."""
+    path = "/api/v1/stocks/AAPL/overview"
+    own = await stack.client.get(path, headers=stack.a.headers)
+    assert stack.a_owns.note.document_id in _ids(own.json()["documents"] or []), own.text
+    response = await stack.client.get(path, headers=stack.b.headers)
+    answered(stack, response)
+    related = response.json()["documents"]
+    assert related is not None, response.text  # the part answered: its absence proves nothing
+    assert stack.b_owns.note.document_id in _ids(related), related
+    assert not _ids(related) & {stack.a_owns.note.document_id, stack.a_owns.probe.document_id}
+
+
+async def _role_change(stack: Stack, method: str) -> None:
+    for target in (stack.a.user_id, stack.b.user_id):  # A's account, and B granting itself
+        path = f"/api/v1/admin/users/{target}/roles/admin"
+        response = await stack.client.request(method, path, headers=stack.b.headers)
+        refused(stack, response)
+    no_leak(stack, await stack.client.get("/api/v1/me", headers=stack.b.headers))
+    await a_keeps_everything(stack)
+
+
+@owner_case("PUT", "/api/v1/admin/users/{user_id}/roles/admin")
+async def grant_admin(stack: Stack) -> None:
+    await _role_change(stack, "PUT")
+
+
+@owner_case("DELETE", "/api/v1/admin/users/{user_id}/roles/admin")
+async def revoke_admin(stack: Stack) -> None:
+    await _role_change(stack, "DELETE")
