@@ -23,8 +23,8 @@ from marketscope_platform.aws import AwsSettings
 from marketscope_rag.main import create_app as create_rag
 from marketscope_rag.settings import Settings as RagSettings
 from marketscope_servicekit import Identity
-from marketscope_servicekit.conformance import exercise_api, served_in_thread
-from marketscope_servicekit.testing import GatewaySigningAuth
+from marketscope_servicekit.conformance import exercise_api
+from marketscope_servicekit.testing import GatewaySigningAuth, served_in_thread
 
 pytestmark = pytest.mark.integration
 EXAMPLES_PER_OPERATION = 12

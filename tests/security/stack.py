@@ -18,10 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
-from marketscope_emulator import free_port
 from marketscope_gateway.main import create_app as create_gateway
 from marketscope_gateway.settings import Settings as GatewaySettings
 from marketscope_market_data.main import create_app as create_market_data
@@ -29,33 +26,13 @@ from marketscope_market_data.settings import Settings as MarketDataSettings
 from marketscope_platform.aws import AwsSettings
 from marketscope_rag.main import create_app as create_rag
 from marketscope_rag.settings import Settings as RagSettings
+from marketscope_servicekit.testing import served
 
 PASSWORD = "correct horse battery staple"
 READY_SECONDS = 60.0
 INDEXED_SECONDS = 60.0
 # The stack fixture lives in the session's event loop: so do the tests that use it.
 in_stack_loop = pytest.mark.asyncio(loop_scope="session")
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """``app`` behind a real uvicorn server on a free loopback port, its lifespan run as in
-    production; yields its base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("uvicorn stopped before it started serving")
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass(frozen=True)
@@ -221,6 +198,9 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
                 market_data_url=market_data_url,
                 rag_url=rag_url,
                 instance_id=f"security-{uuid.uuid4().hex[:10]}",
+                # Every test registers from 127.0.0.1 into the run's one emulator table:
+                # the per-address registration limit is not what this suite checks.
+                registrations_per_ip=1_000_000,
             ),
             aws_settings,
         )

@@ -5,7 +5,6 @@ never compressed."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,8 +13,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request, WebSocket
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
-from marketscope_servicekit.serve import uvicorn_options
+from marketscope_servicekit.serve import WS_MAX_FRAME_BYTES, uvicorn_options
+from marketscope_servicekit.testing import free_port
 
 from .conftest import DemoSettings
 
@@ -33,16 +34,10 @@ def echo_app() -> FastAPI:
     async def ws(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.send_text("hello")
+        await websocket.send_text(f"read {len(await websocket.receive_text())}")
         await websocket.close()
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @asynccontextmanager
@@ -96,3 +91,26 @@ async def test_websocket_frames_are_not_compressed_even_when_the_client_offers()
         assert await websocket.recv() == "hello"
         assert websocket.response is not None
         assert "Sec-WebSocket-Extensions" not in websocket.response.headers
+
+
+async def test_a_websocket_frame_over_the_limit_is_refused_before_the_app_reads_it() -> None:
+    async with (
+        served(DemoSettings(port=free_port())) as address,
+        connect(f"ws://{address}/ws") as websocket,
+    ):
+        assert await websocket.recv() == "hello"
+        await websocket.send("x" * (WS_MAX_FRAME_BYTES + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            await websocket.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1009  # message too big
+
+
+async def test_a_websocket_frame_within_the_limit_reaches_the_app() -> None:
+    async with (
+        served(DemoSettings(port=free_port())) as address,
+        connect(f"ws://{address}/ws") as websocket,
+    ):
+        assert await websocket.recv() == "hello"
+        await websocket.send("x" * 4096)
+        assert await websocket.recv() == "read 4096"

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, FastAPI, File, UploadFile
 from pydantic import BaseModel
 
 from marketscope_servicekit import Identity, create_service_app, current_identity, sign_identity
-from marketscope_servicekit.conformance import served_in_thread
 from marketscope_servicekit.identity import MAX_AGE_SECONDS
 from marketscope_servicekit.internal_key import DEVELOPMENT_KEY, ENV_VARIABLE
 from marketscope_servicekit.testing import (
@@ -23,6 +22,7 @@ from marketscope_servicekit.testing import (
     GatewaySigningAuth,
     identity_headers,
     no_components,
+    served_in_thread,
     unreachable_aws,
 )
 

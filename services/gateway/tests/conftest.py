@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from marketscope_gateway.main import create_app
 from marketscope_gateway.settings import Settings
 from marketscope_platform.aws import AwsSettings
+from marketscope_servicekit.testing import served
 
 from .fakes import FakeMarketData, FakeRag
 
@@ -101,29 +102,6 @@ def make_gateway(provisioned: str, aws_settings: AwsSettings) -> MakeGateway:
                 yield RunningGateway(app, client, market_data, rag)
 
     return running
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """``app`` behind a real uvicorn server on a free loopback port (WebSockets need one);
-    yields its base URL. The lifespan runs as in production."""
-    import uvicorn
-
-    from marketscope_emulator.process import free_port
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 
 from marketscope_gateway.main import create_app
 from marketscope_platform.aws import AwsSettings
-from marketscope_servicekit.conformance import exercise_api, served_in_thread
+from marketscope_servicekit.conformance import exercise_api
+from marketscope_servicekit.testing import served_in_thread
 
 from .conftest import PASSWORD, gateway_settings
 from .fakes import FakeMarketData, FakeRag

@@ -4,10 +4,14 @@ and nothing left; the starter knowledge base."""
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import httpx
 import pytest
 
 from marketscope_rag.documents.state import stream_id
+from marketscope_rag.errors import ConflictError
 from marketscope_rag.starter import STARTER_DOCUMENTS
 
 from .conftest import MAX_UPLOAD_BYTES, Rag, user
@@ -265,6 +269,57 @@ async def test_a_download_link_minted_before_a_delete_serves_nothing(rag: Rag) -
             response = await browser.get(link)
             assert response.status_code in (403, 404), response.text
             assert b"zebra ratio" not in response.content
+
+
+async def test_a_delete_that_races_another_append_still_deletes(
+    rag: Rag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = user()
+    document_id = (await rag.upload(alice, "racing.md", GUIDE)).json()["document_id"]
+    repository = rag.components.documents._repository
+    append = repository.append
+    raced: list[int] = []
+
+    async def append_after_a_rival(*args: Any, **kwargs: Any) -> Any:
+        if not raced:  # indexing appended first: this delete's expected version is stale
+            raced.append(1)
+            raise ConflictError(f"document {document_id} changed meanwhile; retry")
+        return await append(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "append", append_after_a_rival)
+    deleted = await rag.client.delete(f"/documents/{document_id}", headers=rag.headers(alice))
+    assert deleted.status_code == 204, deleted.text
+    assert raced == [1]
+    assert (await rag.get(alice, document_id)).json()["status"] == "deleted"
+
+
+async def test_a_new_version_that_races_indexing_is_still_stored(
+    rag: Rag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = user()
+    document_id = (await rag.upload(alice, "versioned.md", GUIDE)).json()["document_id"]
+    await rag.wait_for(alice, document_id, {"indexed"})
+    repository = rag.components.documents._repository
+    append = repository.append
+    raced: list[int] = []
+
+    async def append_after_indexing(*args: Any, **kwargs: Any) -> Any:
+        if not raced:  # indexing appended first: the version's expected version is stale
+            raced.append(1)
+            raise ConflictError(f"document {document_id} changed meanwhile; retry")
+        return await append(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "append", append_after_indexing)
+    newer = await rag.client.put(
+        f"/documents/{document_id}",
+        headers=rag.headers(alice),
+        files={"file": ("versioned.md", GUIDE + b"\nMore.\n", "text/markdown")},
+    )
+    assert newer.status_code == 202, newer.text
+    assert raced == [1]
+    current = (await rag.get(alice, document_id)).json()
+    assert current["version_id"] == newer.json()["version_id"]
+    assert current["sha256"] == hashlib.sha256(GUIDE + b"\nMore.\n").hexdigest()
 
 
 async def test_json_nested_too_deep_is_refused_and_the_next_request_works(rag: Rag) -> None:

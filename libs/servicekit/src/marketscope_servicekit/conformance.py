@@ -9,19 +9,12 @@ collected (not just the first), so one run shows all that the document gets wron
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 import schemathesis
-import uvicorn
-from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -43,7 +36,6 @@ CONFORMANCE_CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-START_SECONDS = 30.0
 
 
 @dataclass
@@ -57,37 +49,6 @@ class ApiExercise:
     @property
     def calls(self) -> int:
         return sum(self.statuses.values())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-@contextmanager
-def served_in_thread(app: FastAPI) -> Iterator[str]:
-    """``app`` behind uvicorn on a free loopback port, in a thread of this process (its
-    lifespan run as in production), for clients that block; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_SECONDS
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn stopped before it started serving")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the app did not start within {START_SECONDS:g}s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def exercise_api(

@@ -10,6 +10,8 @@ import uvicorn
 
 from marketscope_servicekit.settings import ServiceSettings
 
+WS_MAX_FRAME_BYTES = 64 * 1024
+
 
 def serve(app: str, settings: ServiceSettings) -> None:
     """Serve the ASGI app at import path ``app`` (``<module>.main:app``) until stopped."""
@@ -29,6 +31,9 @@ def uvicorn_options(settings: ServiceSettings) -> dict[str, Any]:
         # expand to 15 MiB before it is refused. Frames are small JSON anyway, and
         # deflating each one per client costs the gateway's fan-out more CPU than it saves.
         ws_per_message_deflate=False,
+        # Client frames are small JSON messages (the gateway refuses more than 4,096
+        # characters); uvicorn's default would read 16 MiB before the app could refuse.
+        ws_max_size=WS_MAX_FRAME_BYTES,
         # A line per request would drown the service's own logs; every request is
         # already measured (APILatency by route and status) and traced.
         access_log=False,

@@ -9,14 +9,17 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import AsyncIterator, Callable, Generator, Mapping
-from contextlib import asynccontextmanager
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import httpx
 import pytest
 import requests
+import uvicorn
 from fastapi import FastAPI
 from requests.auth import AuthBase
 
@@ -135,12 +138,65 @@ class GatewaySigningAuth(AuthBase):
         return request
 
 
-def unreachable_aws() -> AwsSettings:
-    """An endpoint on a loopback port that nothing listens on."""
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return AwsSettings(endpoint_url=f"http://127.0.0.1:{port}", default_region="us-east-1")
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def unreachable_aws() -> AwsSettings:
+    """An endpoint on a loopback port that nothing listens on."""
+    return AwsSettings(endpoint_url=f"http://127.0.0.1:{free_port()}", default_region="us-east-1")
+
+
+def _server(app: FastAPI, port: int) -> uvicorn.Server:
+    return uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` behind a real uvicorn server on a free loopback port, in this event loop,
+    its lifespan run as in production (WebSockets need a real server); yields its base
+    URL."""
+    port = free_port()
+    server = _server(app, port)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn stopped before it started serving")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextmanager
+def served_in_thread(app: FastAPI, *, start_seconds: float = 30.0) -> Iterator[str]:
+    """``app`` behind uvicorn on a free loopback port, in a thread of this process (its
+    lifespan run as in production), for clients that block; yields its base URL."""
+    port = free_port()
+    server = _server(app, port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_seconds
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn stopped before it started serving")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the app did not start within {start_seconds:g}s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 class ServiceContract:

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from marketscope_events import CATALOG
+from marketscope_events import CATALOG, Envelope
 from marketscope_events.catalog import DocumentDeleted, DocumentUploaded
 from marketscope_events.timeutil import Clock, utc_now
 from marketscope_rag.documents.objects import DocumentObjects, safe_filename
@@ -48,6 +48,9 @@ from marketscope_servicekit import Identity, MetricsRecorder
 
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 MAX_TAGS = 20
+# Indexing appends to a document's stream too: a delete or a new version that races it
+# reloads the stream and tries again this often.
+RACE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -247,8 +250,8 @@ class DocumentService:
             tags=tags,
         )
         try:
-            new_state = await self._repository.append(
-                state, [CATALOG.new_event(event, subject=stream_id(document_id))], publish=True
+            new_state = await self._append_version(
+                state, CATALOG.new_event(event, subject=stream_id(document_id))
             )
         except RagError:
             await self._objects.delete_version(state.key, stored.version_id)
@@ -256,6 +259,20 @@ class DocumentService:
             raise
         await self._repository.release_bytes(state.owner, state.sha256, document_id)
         return new_state
+
+    async def _append_version(self, state: DocumentState, uploaded: Envelope) -> DocumentState:
+        """Append a new version's DocumentUploaded after ``state``. When only indexing
+        appended meanwhile (same bytes, not deleted), append after it; another version or
+        a delete in between is the client's conflict (409)."""
+        for _ in range(RACE_ATTEMPTS - 1):
+            try:
+                return await self._repository.append(state, [uploaded], publish=True)
+            except ConflictError:
+                latest = await self._repository.load(state.document_id)
+                if latest is None or latest.deleted or latest.sha256 != state.sha256:
+                    raise
+                state = latest
+        return await self._repository.append(state, [uploaded], publish=True)
 
     async def get(self, identity: Identity, document_id: str) -> DocumentState:
         state = await self._repository.load(document_id)
@@ -282,21 +299,36 @@ class DocumentService:
         return sorted(states, key=lambda state: state.created_at, reverse=True)
 
     async def delete(self, identity: Identity, document_id: str) -> DocumentState:
-        state = await self._writable(identity, document_id)
-        if not state.deleted:
-            event = DocumentDeleted(
-                document_id=document_id, owner=state.owner, deleted_at=self._clock()
-            )
-            state = await self._repository.append(
-                state, [CATALOG.new_event(event, subject=stream_id(document_id))], publish=True
-            )
-            await self._usage.release(
-                state.owner, stored_bytes=state.stored_bytes, chunks=state.chunk_count or 0
-            )
+        state = await self._mark_deleted(identity, document_id)
         # Repeated on a second DELETE, so a failure after the append heals on retry.
         await self._objects.delete_all_versions(state.key)
         await asyncio.to_thread(self._index.remove_document, document_id)
         await self._repository.release_bytes(state.owner, state.sha256, document_id)
+        return state
+
+    async def _mark_deleted(self, identity: Identity, document_id: str) -> DocumentState:
+        """Append DocumentDeleted once. Indexing appends to the same stream, so a delete
+        that races it reloads and tries again (the last try's conflict is the answer)."""
+        for _ in range(RACE_ATTEMPTS - 1):
+            try:
+                return await self._append_deleted(identity, document_id)
+            except ConflictError:
+                continue  # the stream moved on: reload it
+        return await self._append_deleted(identity, document_id)
+
+    async def _append_deleted(self, identity: Identity, document_id: str) -> DocumentState:
+        state = await self._writable(identity, document_id)
+        if state.deleted:
+            return state
+        event = DocumentDeleted(
+            document_id=document_id, owner=state.owner, deleted_at=self._clock()
+        )
+        state = await self._repository.append(
+            state, [CATALOG.new_event(event, subject=stream_id(document_id))], publish=True
+        )
+        await self._usage.release(
+            state.owner, stored_bytes=state.stored_bytes, chunks=state.chunk_count or 0
+        )
         return state
 
     async def search(

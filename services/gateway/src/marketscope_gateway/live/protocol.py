@@ -31,6 +31,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 4408
 CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_NOT_STARTED = 1013
+# Sent by the server itself (uvicorn's ``ws_max_size``, set by ``servicekit.serve``).
+CLOSE_FRAME_TOO_BIG = 1009
 CLOSE_SERVER_ERROR = 1011
 CLOSE_CODES: dict[int, str] = {
     CLOSE_UNAUTHENTICATED: "No valid access token in time; or the access token expired "
@@ -41,6 +43,7 @@ CLOSE_CODES: dict[int, str] = {
     "this instance; close one first.",
     CLOSE_NOT_STARTED: "Try again later: the instance has not finished starting, or its "
     "table did not answer the session check.",
+    CLOSE_FRAME_TOO_BIG: "A frame over 64 KiB; the server closes before reading it.",
     CLOSE_SERVER_ERROR: "An unexpected server error.",
 }
 
