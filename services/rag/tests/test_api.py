@@ -271,22 +271,30 @@ async def test_a_download_link_minted_before_a_delete_serves_nothing(rag: Rag) -
             assert b"zebra ratio" not in response.content
 
 
-async def test_a_delete_that_races_another_append_still_deletes(
-    rag: Rag, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    alice = user()
-    document_id = (await rag.upload(alice, "racing.md", GUIDE)).json()["document_id"]
+def lose_the_next_append(rag: Rag, monkeypatch: pytest.MonkeyPatch, document_id: str) -> list[int]:
+    """The next append to the document's stream loses a race (as when indexing appended
+    first and its expected version is stale); later ones go through. The list gets an
+    entry when the race was lost."""
     repository = rag.components.documents._repository
     append = repository.append
     raced: list[int] = []
 
     async def append_after_a_rival(*args: Any, **kwargs: Any) -> Any:
-        if not raced:  # indexing appended first: this delete's expected version is stale
+        if not raced:
             raced.append(1)
             raise ConflictError(f"document {document_id} changed meanwhile; retry")
         return await append(*args, **kwargs)
 
     monkeypatch.setattr(repository, "append", append_after_a_rival)
+    return raced
+
+
+async def test_a_delete_that_races_another_append_still_deletes(
+    rag: Rag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = user()
+    document_id = (await rag.upload(alice, "racing.md", GUIDE)).json()["document_id"]
+    raced = lose_the_next_append(rag, monkeypatch, document_id)
     deleted = await rag.client.delete(f"/documents/{document_id}", headers=rag.headers(alice))
     assert deleted.status_code == 204, deleted.text
     assert raced == [1]
@@ -299,17 +307,7 @@ async def test_a_new_version_that_races_indexing_is_still_stored(
     alice = user()
     document_id = (await rag.upload(alice, "versioned.md", GUIDE)).json()["document_id"]
     await rag.wait_for(alice, document_id, {"indexed"})
-    repository = rag.components.documents._repository
-    append = repository.append
-    raced: list[int] = []
-
-    async def append_after_indexing(*args: Any, **kwargs: Any) -> Any:
-        if not raced:  # indexing appended first: the version's expected version is stale
-            raced.append(1)
-            raise ConflictError(f"document {document_id} changed meanwhile; retry")
-        return await append(*args, **kwargs)
-
-    monkeypatch.setattr(repository, "append", append_after_indexing)
+    raced = lose_the_next_append(rag, monkeypatch, document_id)
     newer = await rag.client.put(
         f"/documents/{document_id}",
         headers=rag.headers(alice),

@@ -10,6 +10,7 @@ would refuse every object request even over TLS. Real AWS and any https endpoint
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -87,13 +88,22 @@ def _enable_versioning(s3: Any, name: str) -> list[str]:
     return ["Versioning"]
 
 
-def _put_public_access_block(s3: Any, name: str, desired: dict[str, Any]) -> list[str]:
+def _setting(read: Callable[[], Any], *, missing: str, default: Any) -> Any:
+    """What ``read`` returns, or ``default`` when S3 answers ``missing`` (never set)."""
     try:
-        current = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        return read()
     except ClientError as exc:
-        if error_code(exc) != NO_PUBLIC_ACCESS_BLOCK:
+        if error_code(exc) != missing:
             raise
-        current = {}
+        return default
+
+
+def _put_public_access_block(s3: Any, name: str, desired: dict[str, Any]) -> list[str]:
+    current = _setting(
+        lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
+        missing=NO_PUBLIC_ACCESS_BLOCK,
+        default={},
+    )
     if not drifted(desired, current):
         return []
     s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=desired)
@@ -101,12 +111,11 @@ def _put_public_access_block(s3: Any, name: str, desired: dict[str, Any]) -> lis
 
 
 def _put_encryption(s3: Any, name: str, desired: dict[str, Any]) -> list[str]:
-    try:
-        current = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]
-    except ClientError as exc:
-        if error_code(exc) != NO_ENCRYPTION:
-            raise
-        current = {"Rules": []}
+    current = _setting(
+        lambda: s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"],
+        missing=NO_ENCRYPTION,
+        default={"Rules": []},
+    )
     if _rules_match(desired["Rules"], current.get("Rules", [])):
         return []
     s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=desired)
@@ -122,12 +131,11 @@ def _rules_match(desired: list[dict[str, Any]], current: list[dict[str, Any]]) -
 
 
 def _put_policy(s3: Any, name: str, desired: dict[str, Any]) -> list[str]:
-    try:
-        current: Any = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
-    except ClientError as exc:
-        if error_code(exc) != NO_POLICY:
-            raise
-        current = None
+    current = _setting(
+        lambda: json.loads(s3.get_bucket_policy(Bucket=name)["Policy"]),
+        missing=NO_POLICY,
+        default=None,
+    )
     if canonical(current) == canonical(desired):
         return []
     s3.put_bucket_policy(Bucket=name, Policy=json.dumps(desired))
