@@ -17,5 +17,6 @@ class TestChatService(ServiceContract):
     create_app = staticmethod(create_app)
     readiness_checks = ("queue", "table")
     readme = Path(__file__).resolve().parents[1] / "README.md"
-    # A skeleton: its only code with behaviour is the event store and its relay.
-    role_tests = ("test_store.py",)
+    probe_path = "/conversations"
+    # No event handlers yet (nothing consumes its queue), so no test_handlers.py.
+    role_tests = ("test_api.py", "test_service.py", "test_store.py", "fakes.py")

@@ -59,6 +59,31 @@ CATALOG = Catalog.of(
             "Indexing of a document version failed. Kept in rag's stream, never published.",
             events.DocumentIndexingFailed,
         ),
+        _stream_only(
+            "chat",
+            "A conversation with the analyst began. Kept in chat's stream, never published.",
+            events.ConversationStarted,
+        ),
+        _stream_only(
+            "chat",
+            "The user asked something. Kept in chat's stream, never published.",
+            events.UserMessagePosted,
+        ),
+        _stream_only(
+            "chat",
+            "A tool call of an answer and its result. Kept in chat's stream, never published.",
+            events.ToolCallRecorded,
+        ),
+        _stream_only(
+            "chat",
+            "An answer of the analyst. Kept in chat's stream, never published.",
+            events.AssistantMessageCompleted,
+        ),
+        _stream_only(
+            "chat",
+            "A conversation was deleted. Kept in chat's stream, never published.",
+            events.ConversationDeleted,
+        ),
         _spec("chat", {"chat"}, "An analysis job was requested.", events.AnalysisRequested),
         _spec(
             "chat",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from marketscope_events.catalog.fields import (
     CurrencyCode,
@@ -187,3 +187,103 @@ class NotificationCreated(EventData):
     body: str
     link: str | None = None
     created_at: UtcDateTime
+
+
+class ConversationStarted(EventData):
+    """A user began a conversation with the analyst. Kept in chat's stream."""
+
+    event_name: ClassVar[str] = "ConversationStarted"
+    event_version: ClassVar[int] = 1
+
+    conversation_id: Identifier
+    owner: Identifier
+    title: str | None = Field(default=None, max_length=200)
+    started_at: UtcDateTime
+
+
+class UserMessagePosted(EventData):
+    """The user asked something in a conversation."""
+
+    event_name: ClassVar[str] = "UserMessagePosted"
+    event_version: ClassVar[int] = 1
+
+    conversation_id: Identifier
+    message_id: Identifier
+    content: str
+    posted_at: UtcDateTime
+
+
+class ToolCallRecorded(EventData):
+    """A tool the model called while writing an answer, and what it returned."""
+
+    event_name: ClassVar[str] = "ToolCallRecorded"
+    event_version: ClassVar[int] = 1
+
+    conversation_id: Identifier
+    message_id: Identifier = Field(description="The assistant message the call served")
+    call_id: Identifier
+    name: str
+    arguments: str = Field(description="The arguments as the model wrote them (JSON text)")
+    round: int = Field(ge=1)
+    ok: bool
+    result: str | None = Field(description="What the model was shown (JSON text)")
+    summary: str | None
+    error: str | None
+    duration_ms: float = Field(ge=0)
+
+
+class GroundedNumber(BaseModel):
+    """One number of an answer and where it came from (a part of an event, not one)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    value: float
+    status: Literal["grounded", "ungrounded", "from_question"]
+    call_id: str | None
+    tool: str | None
+
+
+class CitedPassage(BaseModel):
+    """A document passage an answer cites as ``[n]`` (a part of an event, not one)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    index: int = Field(ge=1)
+    document_id: Identifier
+    filename: str
+    chunk_id: str
+
+
+class AssistantMessageCompleted(EventData):
+    """The analyst's answer, with what it cost and how its numbers are grounded."""
+
+    event_name: ClassVar[str] = "AssistantMessageCompleted"
+    event_version: ClassVar[int] = 1
+
+    conversation_id: Identifier
+    message_id: Identifier
+    reply_to: Identifier = Field(description="The user message answered")
+    content: str
+    finish_reason: Literal["stop", "max_rounds", "length", "error"]
+    error: str | None = None
+    provider: str
+    model: str
+    rounds: int = Field(ge=0)
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+    usage_estimated: bool
+    cost_usd: float = Field(ge=0)
+    grounding: list[GroundedNumber] = Field(default_factory=list)
+    citations: list[CitedPassage] = Field(default_factory=list)
+    completed_at: UtcDateTime
+
+
+class ConversationDeleted(EventData):
+    """The owner deleted the conversation; its stream answers nothing after this."""
+
+    event_name: ClassVar[str] = "ConversationDeleted"
+    event_version: ClassVar[int] = 1
+
+    conversation_id: Identifier
+    deleted_at: UtcDateTime

@@ -1,0 +1,2 @@
+"""Conversations with the analyst: their streams, folded state and the history a model
+is shown."""
