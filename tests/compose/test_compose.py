@@ -133,11 +133,14 @@ def check_healthcheck_port(compose: Compose, info: ServiceInfo) -> None:
     assert probed == [str(info.port)], command
 
 
-def check_gateway_urls(compose: Compose, info: ServiceInfo) -> None:
-    gateway = service(compose, "gateway")
-    variable = f"MARKETSCOPE_GATEWAY_{info.name.replace('-', '_').upper()}_URL"
-    assert environment(gateway)[variable] == f"http://{info.name}:{info.port}"
-    assert gateway["depends_on"][info.name]["condition"] == "service_healthy"
+def check_caller_urls(compose: Compose, info: ServiceInfo) -> None:
+    """Every service that calls ``info`` (``ServiceInfo.calls``) reaches it by its compose
+    name and starts once it is healthy."""
+    for caller in (c for c in SERVICES.values() if info.name in c.calls):
+        calling = service(compose, caller.name)
+        variable = f"{caller.env_prefix}{info.name.replace('-', '_').upper()}_URL"
+        assert environment(calling)[variable] == f"http://{info.name}:{info.port}"
+        assert calling["depends_on"][info.name]["condition"] == "service_healthy"
 
 
 @by_service
@@ -177,11 +180,11 @@ def test_service_starts_after_localstack_is_healthy(compose, info):
 
 @pytest.mark.parametrize(
     "info",
-    [info for name, info in SERVICES.items() if name != "gateway"],
+    [info for info in SERVICES.values() if any(info.name in c.calls for c in SERVICES.values())],
     ids=lambda info: info.name,
 )
-def test_gateway_reaches_each_service_by_its_compose_name_once_healthy(compose, info):
-    check_gateway_urls(compose, info)
+def test_callers_reach_each_service_by_its_compose_name_once_healthy(compose, info):
+    check_caller_urls(compose, info)
 
 
 def _set(path: list[str], value: Any) -> Callable[[Compose], None]:
@@ -258,8 +261,16 @@ COMPOSE_MUTATIONS: dict[str, tuple[Callable[[Compose], None], Check, str]] = {
         _set(
             ["services", "gateway", "environment", "MARKETSCOPE_GATEWAY_RAG_URL"], "http://rag:8004"
         ),
-        check_gateway_urls,
+        check_caller_urls,
         "rag",
+    ),
+    "chat pointed at the wrong market-data port": (
+        _set(
+            ["services", "chat", "environment", "MARKETSCOPE_CHAT_MARKET_DATA_URL"],
+            "http://market-data:8003",
+        ),
+        check_caller_urls,
+        "market-data",
     ),
 }
 

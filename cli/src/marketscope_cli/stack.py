@@ -78,11 +78,9 @@ def service_env(
         f"{service.env_prefix}PORT": str(options.port_of(service)),
         "PYTHONUNBUFFERED": "1",
     }
-    if service.name == "gateway":
-        for other in SERVICES.values():
-            if other.name != "gateway":
-                field = other.name.replace("-", "_").upper()
-                env[f"{service.env_prefix}{field}_URL"] = options.url_of(other)
+    for called in service.calls:
+        field = called.replace("-", "_").upper()
+        env[f"{service.env_prefix}{field}_URL"] = options.url_of(SERVICES[called])
     return env
 
 

@@ -18,6 +18,8 @@ class ServiceInfo:
     port: int
     # Feeds outside the event catalog that also need the service's queue.
     external_feeds: tuple[str, ...] = ()
+    # The services it calls over HTTP: it has a ``<NAME>_URL`` setting for each.
+    calls: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -55,8 +57,8 @@ class ServiceInfo:
 SERVICES: dict[str, ServiceInfo] = {
     info.name: info
     for info in (
-        ServiceInfo("gateway", 8000),
-        ServiceInfo("chat", 8001),
+        ServiceInfo("gateway", 8000, calls=("chat", "market-data", "rag", "notifier")),
+        ServiceInfo("chat", 8001, calls=("market-data", "rag")),
         ServiceInfo("market-data", 8002, external_feeds=("scheduled quote refresh rule",)),
         ServiceInfo("rag", 8003),
         ServiceInfo("notifier", 8004, external_feeds=("ops alerts topic",)),
