@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from .stack import Stack
+from ..stack import Stack
 
 REFUSED = {403, 404}
 

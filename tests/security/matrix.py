@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
+from ..stack import Account, Stack
 from .checks import a_keeps_everything, answered, no_leak, refused
-from .stack import Stack
 
 
 class Route(NamedTuple):
@@ -41,6 +41,7 @@ PUBLIC: dict[Route, str] = {
     Route("GET", "/api/v1/indicators/{symbol}"): MARKET_DATA,
     Route("GET", "/api/v1/risk"): MARKET_DATA,
     Route("GET", "/api/v1/profile/{symbol}"): MARKET_DATA,
+    Route("GET", "/openai/v1/models"): "the model list is the same for every caller",
 }
 
 
@@ -202,3 +203,167 @@ async def grant_admin(stack: Stack) -> None:
 @owner_case("DELETE", "/api/v1/admin/users/{user_id}/roles/admin")
 async def revoke_admin(stack: Stack) -> None:
     await _role_change(stack, "DELETE")
+
+
+# ------------------------------------------------------------------ API keys
+
+
+async def _new_key(stack: Stack, owner: Account, name: str) -> dict[str, Any]:
+    response = await stack.client.post(
+        "/api/v1/api-keys", json={"name": name}, headers=owner.headers
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def _acts_as(stack: Stack, key: str, owner: Account) -> None:
+    me = await stack.client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["user_id"] == owner.user_id
+
+
+async def _revoke(stack: Stack, owner: Account, key_id: str) -> None:
+    response = await stack.client.delete(f"/api/v1/api-keys/{key_id}", headers=owner.headers)
+    assert response.status_code == 204, response.text
+
+
+@owner_case("POST", "/api/v1/api-keys")
+async def create_an_api_key(stack: Stack) -> None:
+    """A key B creates stands for B, and A's keys are as A left them."""
+    a_key = await _new_key(stack, stack.a, "alice's script")
+    response = await stack.client.post(
+        "/api/v1/api-keys", json={"name": a_key["name"]}, headers=stack.b.headers
+    )
+    answered(stack, response, 201)
+    b_key = response.json()
+    assert b_key["id"] != a_key["id"]
+    await _acts_as(stack, b_key["key"], stack.b)
+    a_list = await stack.client.get("/api/v1/api-keys", headers=stack.a.headers)
+    assert [key["id"] for key in a_list.json()] == [a_key["id"]], a_list.text
+    await _acts_as(stack, a_key["key"], stack.a)
+    await _revoke(stack, stack.b, b_key["id"])
+    await _revoke(stack, stack.a, a_key["id"])
+
+
+@owner_case("GET", "/api/v1/api-keys")
+async def list_api_keys(stack: Stack) -> None:
+    a_key = await _new_key(stack, stack.a, "alice's notebook")
+    own = await stack.client.get("/api/v1/api-keys", headers=stack.a.headers)
+    assert a_key["id"] in {key["id"] for key in own.json()}, own.text  # the route serves A
+    response = await stack.client.get("/api/v1/api-keys", headers=stack.b.headers)
+    answered(stack, response)
+    assert response.json() == [], response.text
+    assert a_key["id"] not in response.text
+    await _revoke(stack, stack.a, a_key["id"])
+
+
+@owner_case("DELETE", "/api/v1/api-keys/{key_id}")
+async def revoke_an_api_key(stack: Stack) -> None:
+    a_key = await _new_key(stack, stack.a, "alice's cron")
+    refused(
+        stack, await stack.client.delete(f"/api/v1/api-keys/{a_key['id']}", headers=stack.b.headers)
+    )
+    await _acts_as(stack, a_key["key"], stack.a)  # A's key still works
+    await a_keeps_everything(stack)
+    await _revoke(stack, stack.a, a_key["id"])
+
+
+# ------------------------------------------------------------- conversations
+
+
+async def _a_conversation(stack: Stack) -> dict[str, Any]:
+    response = await stack.client.post(
+        "/api/v1/conversations",
+        json={"title": f"{stack.a_owns.note.marker} thoughts"},
+        headers=stack.a.headers,
+    )
+    assert response.status_code == 201, response.text
+    conversation: dict[str, Any] = response.json()
+    return conversation
+
+
+async def _a_still_has(stack: Stack, conversation: dict[str, Any]) -> None:
+    response = await stack.client.get(
+        f"/api/v1/conversations/{conversation['id']}", headers=stack.a.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["message_count"] == conversation["message_count"], response.text
+    await a_keeps_everything(stack)
+
+
+@owner_case("POST", "/api/v1/conversations")
+async def create_a_conversation(stack: Stack) -> None:
+    a_conversation = await _a_conversation(stack)
+    response = await stack.client.post(
+        "/api/v1/conversations", json={"title": "B's own"}, headers=stack.b.headers
+    )
+    answered(stack, response, 201)
+    b_conversation = response.json()
+    a_list = await stack.client.get("/api/v1/conversations", headers=stack.a.headers)
+    assert b_conversation["id"] not in a_list.text
+    await _a_still_has(stack, a_conversation)
+
+
+@owner_case("GET", "/api/v1/conversations")
+async def list_conversations(stack: Stack) -> None:
+    a_conversation = await _a_conversation(stack)
+    own = await stack.client.get("/api/v1/conversations", headers=stack.a.headers)
+    assert a_conversation["id"] in own.text, own.text
+    response = await stack.client.get(
+        "/api/v1/conversations", params={"limit": 100}, headers=stack.b.headers
+    )
+    answered(stack, response)
+    assert a_conversation["id"] not in response.text
+
+
+@owner_case("GET", "/api/v1/conversations/{conversation_id}")
+async def read_a_conversation(stack: Stack) -> None:
+    a_conversation = await _a_conversation(stack)
+    path = f"/api/v1/conversations/{a_conversation['id']}"
+    own = await stack.client.get(path, headers=stack.a.headers)
+    assert own.status_code == 200, own.text
+    refused(stack, await stack.client.get(path, headers=stack.b.headers))
+
+
+@owner_case("DELETE", "/api/v1/conversations/{conversation_id}")
+async def delete_a_conversation(stack: Stack) -> None:
+    a_conversation = await _a_conversation(stack)
+    path = f"/api/v1/conversations/{a_conversation['id']}"
+    refused(stack, await stack.client.delete(path, headers=stack.b.headers))
+    await _a_still_has(stack, a_conversation)
+
+
+@owner_case("POST", "/api/v1/conversations/{conversation_id}/messages")
+async def write_into_a_conversation(stack: Stack) -> None:
+    a_conversation = await _a_conversation(stack)
+    path = f"/api/v1/conversations/{a_conversation['id']}/messages"
+    for accept in ("text/event-stream", "application/json"):
+        response = await stack.client.post(
+            path,
+            json={"content": "What did I ask before?"},
+            headers={**stack.b.headers, "Accept": accept},
+        )
+        refused(stack, response)  # before any stream began
+    await _a_still_has(stack, a_conversation)
+
+
+@owner_case("GET", "/api/v1/usage")
+async def read_usage(stack: Stack) -> None:
+    answered(stack, await stack.client.get("/api/v1/usage", headers=stack.b.headers))
+
+
+@owner_case("POST", "/openai/v1/chat/completions")
+async def complete_through_the_openai_door(stack: Stack) -> None:
+    """B's completion, with B's own key, draws on nothing of A's (its tools search B's
+    documents and the shared ones only)."""
+    b_key = await _new_key(stack, stack.b, "bob's openai client")
+    # A's note names its codename: a completion that searched A's documents would say it.
+    question = "Which codename do the private AAPL stock analyses mention?"
+    response = await stack.client.post(
+        "/openai/v1/chat/completions",
+        json={"model": "marketscope", "messages": [{"role": "user", "content": question}]},
+        headers={"Authorization": f"Bearer {b_key['key']}"},
+    )
+    answered(stack, response)
+    await _revoke(stack, stack.b, b_key["id"])

@@ -7,8 +7,8 @@ import pytest
 
 from marketscope_gateway.main import create_app
 
+from ..stack import Stack, in_stack_loop
 from .matrix import OWNER_CASES, PUBLIC, Route
-from .stack import Stack, in_stack_loop
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from marketscope_gateway.live.protocol import OWNED_CHANNELS
 from marketscope_gateway.main import create_app
 from marketscope_platform import AwsClients
 
-from .stack import Account, Stack, in_stack_loop
+from ..stack import Account, Stack, in_stack_loop
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from marketscope_gateway.settings import Settings
 from marketscope_platform.aws import AwsSettings
 from marketscope_servicekit.testing import served
 
-from .fakes import FakeMarketData, FakeRag
+from .fakes import FakeChat, FakeMarketData, FakeRag
 
 SIGNING_KEY = "test-signing-key-" + "x" * 32
 PASSWORD = "correct horse battery"
@@ -37,6 +37,8 @@ class RunningGateway:
     client: httpx.AsyncClient
     market_data: FakeMarketData
     rag: FakeRag
+    chat: FakeChat
+    url: str = "http://gw"  # a served gateway's own base URL
 
     async def register(self, email: str | None = None) -> tuple[str, str]:
         email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
@@ -56,6 +58,13 @@ class RunningGateway:
         email, _ = await self.register()
         tokens = (await self.login(email)).json()
         return email, {"Authorization": f"Bearer {tokens['access_token']}"}, tokens
+
+    async def api_key(self, auth: dict[str, str], name: str = "script") -> dict[str, Any]:
+        """A new API key of the user ``auth`` names, as created through the API."""
+        response = await self.client.post("/api/v1/api-keys", json={"name": name}, headers=auth)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
 
 
 MakeGateway = Callable[..., AbstractAsyncContextManager[RunningGateway]]
@@ -84,22 +93,27 @@ def make_gateway(provisioned: str, aws_settings: AwsSettings) -> MakeGateway:
         *,
         market_data: FakeMarketData | None = None,
         rag: FakeRag | None = None,
+        chat: FakeChat | None = None,
         transports: dict[str, httpx.AsyncBaseTransport] | None = None,
         client_ip: str | None = None,
         **overrides: Any,
     ) -> AsyncIterator[RunningGateway]:
         market_data = market_data or FakeMarketData()
         rag = rag or FakeRag()
+        chat = chat or FakeChat()
         downstream: dict[str, httpx.AsyncBaseTransport] = {
             "market-data": httpx.ASGITransport(app=market_data.app()),
             "rag": httpx.ASGITransport(app=rag.app()),
+            # In process: httpx reads an ASGI app's answer whole, so streams arrive at
+            # once here; make_served_gateway streams them for real.
+            "chat": httpx.ASGITransport(app=chat.app()),
             **(transports or {}),
         }
         app = create_app(gateway_settings(**overrides), aws_settings, transports=downstream)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, client=(client_ip or random_ip(), 50000))
             async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-                yield RunningGateway(app, client, market_data, rag)
+                yield RunningGateway(app, client, market_data, rag, chat)
 
     return running
 
@@ -107,18 +121,25 @@ def make_gateway(provisioned: str, aws_settings: AwsSettings) -> MakeGateway:
 @pytest.fixture
 def make_served_gateway(provisioned: str, aws_settings: AwsSettings) -> MakeGateway:
     """A gateway behind uvicorn, its instance queue subscribed; yields a RunningGateway
-    whose client talks HTTP to it."""
+    whose client talks HTTP to it. The fake chat is served over HTTP too (on a loopback
+    port of its own), so its streams reach the gateway, and the client, as they are sent."""
 
     @asynccontextmanager
-    async def running(**overrides: Any) -> AsyncIterator[RunningGateway]:
-        market_data, rag = FakeMarketData(), FakeRag()
+    async def running(
+        *, chat: FakeChat | None = None, **overrides: Any
+    ) -> AsyncIterator[RunningGateway]:
+        market_data, rag, chat = FakeMarketData(), FakeRag(), chat or FakeChat()
         downstream: dict[str, httpx.AsyncBaseTransport] = {
             "market-data": httpx.ASGITransport(app=market_data.app()),
             "rag": httpx.ASGITransport(app=rag.app()),
         }
-        app = create_app(gateway_settings(**overrides), aws_settings, transports=downstream)
-        async with served(app) as url, httpx.AsyncClient(base_url=url) as client:
+        async with AsyncExitStack() as stack:
+            chat_url = await stack.enter_async_context(served(chat.app()))
+            settings = gateway_settings(chat_url=chat_url, **overrides)
+            app = create_app(settings, aws_settings, transports=downstream)
+            url = await stack.enter_async_context(served(app))
+            client = await stack.enter_async_context(httpx.AsyncClient(base_url=url))
             await asyncio.wait_for(app.state.components.live_feed.subscribed.wait(), timeout=30)
-            yield RunningGateway(app, client, market_data, rag)
+            yield RunningGateway(app, client, market_data, rag, chat, url)
 
     return running

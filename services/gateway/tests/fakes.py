@@ -1,5 +1,5 @@
-"""Fakes shared by the gateway's tests: market-data and rag as small ASGI apps, and a
-service that cannot be reached.
+"""Fakes shared by the gateway's tests: market-data, rag and chat as small ASGI apps, and
+a service that cannot be reached.
 
 The fake services verify the gateway-signed identity exactly as the real services do
 (``current_identity``), so a test passes only if the gateway signs its calls.
@@ -8,13 +8,16 @@ The fake services verify the gateway-signed identity exactly as the real service
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, FastAPI, File, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from marketscope_servicekit import Identity, NotFound, current_identity
 from marketscope_servicekit.internal_key import InternalKeySettings
@@ -228,5 +231,226 @@ class FakeRag:
                 for d in mine
             ]
             return {"hits": hits}
+
+        return app
+
+
+def problem(status: int, detail: str, instance: str, **headers: str) -> JSONResponse:
+    """A problem as chat answers it, naming chat's own path as its instance."""
+    body = {"type": "about:blank", "title": "Problem", "status": status, "detail": detail}
+    return JSONResponse(
+        {**body, "instance": instance},
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def openai_chunk(completion_id: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": "marketscope",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+@dataclass
+class FakeChat:
+    """chat's HTTP interface: conversations scoped to the signed caller, messages
+    answered as server-sent events (or JSON), usage, and the OpenAI-compatible routes.
+
+    ``hold``: after its first frame a stream waits for this event (a test sets it once
+    the frame reached it through the gateway). ``cut_short`` is set when a stream's
+    generator is cancelled or closed before its last frame; ``budget_spent`` answers
+    messages 429 before streaming.
+    """
+
+    reply: tuple[str, ...] = ("Apple's ", "margins ", "are ", "wide.")
+    hold: asyncio.Event | None = None
+    budget_spent: bool = False
+    conversations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    callers: list[Identity] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+    accepts: list[str | None] = field(default_factory=list)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    cut_short: asyncio.Event = field(default_factory=asyncio.Event)
+    completed: int = 0
+
+    def own(self, conversation_id: str, caller: Identity) -> dict[str, Any] | None:
+        conversation = self.conversations.get(conversation_id)
+        return conversation if conversation and conversation["owner"] == caller.user_id else None
+
+    def summary(self, conversation: dict[str, Any]) -> dict[str, Any]:
+        hidden = {"owner", "messages"}
+        return {k: v for k, v in conversation.items() if k not in hidden} | {
+            "message_count": len(conversation["messages"])
+        }
+
+    async def frames(self, message_id: str) -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            yield sse("message.started", {"message_id": message_id})
+            self.started.set()
+            if self.hold is not None:
+                await self.hold.wait()
+            for text in self.reply:
+                yield sse("message.delta", {"message_id": message_id, "delta": text})
+            yield sse("usage", {"input_tokens": 12, "output_tokens": len(self.reply)})
+            yield sse(
+                "message.completed", {"message_id": message_id, "content": "".join(self.reply)}
+            )
+            finished = True
+            self.completed += 1
+        finally:
+            if not finished:
+                self.cut_short.set()
+
+    async def openai_chunks(self, include_usage: bool) -> AsyncIterator[bytes]:
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        chunks = [openai_chunk(completion_id, {"role": "assistant", "content": ""}, None)]
+        chunks += [openai_chunk(completion_id, {"content": text}, None) for text in self.reply]
+        chunks.append(openai_chunk(completion_id, {}, "stop"))
+        if include_usage:
+            usage = {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}
+            chunks.append({**openai_chunk(completion_id, {}, None), "choices": [], "usage": usage})
+        for chunk in chunks:
+            yield f"data: {json.dumps(chunk)}\n\n".encode()
+        yield b"data: [DONE]\n\n"
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+        app.state.internal_key = InternalKeySettings().internal_key  # the gateway's
+        install_body_digest(app)  # what current_identity hashes the body with
+        install_problem_handlers(app)
+
+        @app.get("/healthz")
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @app.post("/conversations", status_code=201)
+        async def create(body: dict[str, Any], caller: Caller) -> dict[str, Any]:
+            self.callers.append(caller)
+            now = "2024-05-01T12:00:00Z"
+            conversation = {
+                "id": uuid.uuid4().hex,
+                "title": body.get("title"),
+                "created_at": now,
+                "updated_at": now,
+                "expires_at": "2024-08-01T12:00:00Z",
+                "owner": caller.user_id,
+                "messages": [],
+            }
+            self.conversations[conversation["id"]] = conversation
+            return self.summary(conversation)
+
+        @app.get("/conversations", response_model=None)
+        async def listing(
+            request: Request, caller: Caller, limit: int = 20, cursor: str | None = None
+        ) -> Response:
+            if cursor is not None and not cursor.isdigit():
+                return problem(422, "Not a cursor of this listing.", request.url.path)
+            mine = [c for c in self.conversations.values() if c["owner"] == caller.user_id]
+            start = int(cursor or 0)
+            page = mine[start : start + limit]
+            more = start + limit < len(mine)
+            return JSONResponse(
+                {
+                    "items": [self.summary(c) for c in page],
+                    "next_cursor": str(start + limit) if more else None,
+                }
+            )
+
+        @app.get("/conversations/{conversation_id}", response_model=None)
+        async def read(conversation_id: str, request: Request, caller: Caller) -> Response:
+            conversation = self.own(conversation_id, caller)
+            if conversation is None:
+                return problem(404, "No such conversation.", request.url.path)
+            return JSONResponse(
+                {**self.summary(conversation), "messages": conversation["messages"]}
+            )
+
+        @app.delete("/conversations/{conversation_id}", status_code=204, response_model=None)
+        async def delete(conversation_id: str, request: Request, caller: Caller) -> Response:
+            if self.own(conversation_id, caller) is None:
+                return problem(404, "No such conversation.", request.url.path)
+            del self.conversations[conversation_id]
+            return Response(status_code=204)
+
+        @app.post("/conversations/{conversation_id}/messages", response_model=None)
+        async def message(conversation_id: str, request: Request, caller: Caller) -> Response:
+            self.callers.append(caller)
+            self.bodies.append(await request.body())
+            accept = request.headers.get("accept")
+            self.accepts.append(accept)
+            conversation = self.own(conversation_id, caller)
+            if conversation is None:
+                return problem(404, "No such conversation.", request.url.path)
+            content = json.loads(await request.body()).get("content")
+            if not isinstance(content, str) or not content.strip():
+                return problem(422, "A message needs content.", request.url.path)
+            if self.budget_spent:
+                retry = {"Retry-After": "3600"}
+                return problem(429, "The daily budget is spent.", request.url.path, **retry)
+            conversation["messages"].append({"role": "user", "content": content})
+            message_id = uuid.uuid4().hex
+            if accept and accept.startswith("application/json"):
+                reply = {"id": message_id, "role": "assistant", "content": "".join(self.reply)}
+                conversation["messages"].append(reply)
+                return JSONResponse({"message": reply})
+            return StreamingResponse(self.frames(message_id), media_type="text/event-stream")
+
+        @app.get("/usage")
+        async def usage(caller: Caller) -> dict[str, Any]:
+            tokens = {"input_tokens": 12, "output_tokens": 4, "cost_usd": 0.001}
+            return {
+                "today": tokens,
+                "month": tokens,
+                "by_model": [{"model": "fake", **tokens}],
+                "budget": {"daily_usd": 1.0, "remaining_usd": 0.999},
+                "user_id": caller.user_id,
+            }
+
+        @app.get("/openai/v1/models")
+        async def models(caller: Caller) -> dict[str, Any]:
+            model = {
+                "id": "marketscope",
+                "object": "model",
+                "created": 0,
+                "owned_by": "marketscope",
+            }
+            return {"object": "list", "data": [model]}
+
+        @app.post("/openai/v1/chat/completions", response_model=None)
+        async def completions(request: Request, caller: Caller) -> Response:
+            self.callers.append(caller)
+            self.bodies.append(await request.body())
+            body = json.loads(await request.body())
+            if body.get("stream"):
+                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                return StreamingResponse(
+                    self.openai_chunks(include_usage), media_type="text/event-stream"
+                )
+            return JSONResponse(
+                {
+                    "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "marketscope"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": "".join(self.reply)},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16},
+                }
+            )
 
         return app

@@ -19,7 +19,7 @@ class TestGatewayService(ServiceContract):
     service = SERVICES["gateway"]
     settings_class = Settings
     create_app = staticmethod(create_app)
-    readiness_checks = ("table", "queue", "signing-key", "market-data", "rag")
+    readiness_checks = ("table", "queue", "signing-key", "market-data", "rag", "chat")
     readme = Path(__file__).resolve().parents[1] / "README.md"
     # Its bearer-token check reads the token codec through the components: 503 first.
     probe_path = "/api/v1/quotes/AAPL"
@@ -30,12 +30,15 @@ class TestGatewayService(ServiceContract):
         nowhere = {
             "market_data_url": f"http://127.0.0.1:{free_port()}",
             "rag_url": f"http://127.0.0.1:{free_port()}",
+            "chat_url": f"http://127.0.0.1:{free_port()}",
         }
         return create_app(Settings(**nowhere, **settings), aws)  # type: ignore[arg-type]
 
 
 def test_own_defaults() -> None:
     settings = Settings()
+    assert settings.chat_url == "http://127.0.0.1:8001"
+    assert settings.chat_idle_timeout == 300.0
     assert settings.market_data_url == "http://127.0.0.1:8002"
     assert settings.notifier_url == "http://127.0.0.1:8004"
     assert settings.access_token_minutes == 15

@@ -1,6 +1,6 @@
-"""Consumer-driven contract: what the gateway sends to market-data and rag, and every field
-it reads from their answers, checked against the OpenAPI snapshots those services commit
-(tests/contract/market-data/openapi.json, tests/contract/rag/openapi.json).
+"""Consumer-driven contract: what the gateway sends to chat, market-data and rag, and every
+field it reads from their answers, checked against the OpenAPI snapshots those services
+commit (tests/contract/<service>/openapi.json).
 
 The requests are the ones the gateway's own clients make (recorded off a mock transport),
 not a hand-kept list, so a renamed path or parameter on either side fails here.
@@ -20,14 +20,14 @@ import pytest
 from pydantic import BaseModel
 
 from marketscope_gateway.api.documents import UPLOAD_BODY
-from marketscope_gateway.downstream import MarketDataClient, RagClient
+from marketscope_gateway.downstream import ChatClient, MarketDataClient, RagClient
 from marketscope_gateway.schemas import READS, SearchRequest
 from marketscope_gateway.service import OverviewComposer
 from marketscope_servicekit import Identity
 from marketscope_servicekit.identity import verify_identity
 
 CONTRACTS = Path(__file__).resolve().parents[1]
-PROVIDERS = ("market-data", "rag")
+PROVIDERS = ("chat", "market-data", "rag")
 JsonObject = dict[str, Any]
 KEY = "contract-" + "k" * 40
 
@@ -142,6 +142,8 @@ async def recorded_requests() -> list[tuple[str, httpx.Request]]:
     market_http = httpx.AsyncClient(transport=recorder("market-data"), base_url="http://md")
     rag_http = httpx.AsyncClient(transport=recorder("rag"), base_url="http://rag")
     market, rag = MarketDataClient(market_http, KEY), RagClient(rag_http, KEY)
+    chat_http = httpx.AsyncClient(transport=recorder("chat"), base_url="http://chat")
+    chat = ChatClient(chat_http, KEY, connect_timeout=1.0, idle_timeout=1.0)
 
     async def body() -> Any:
         yield b"--x--"
@@ -175,6 +177,18 @@ async def recorded_requests() -> list[tuple[str, httpx.Request]]:
     search = SearchRequest(query="q", k=3, document_ids=["d1"], tags=["t"], mode="bm25")
     await rag.search(caller, search.model_dump(exclude_none=True))
     await OverviewComposer(market, rag, part_timeout=1.0).compose(caller, "AAPL")
+    await chat.create_conversation(caller, {"title": "t"})
+    await chat.conversations(caller, {"limit": 10, "cursor": "c"})
+    await chat.conversation(caller, "c1")
+    await chat.delete_conversation(caller, "c1")
+    await chat.usage(caller)
+    await chat.models(caller)
+    for opened in (
+        await chat.post_message(caller, "c1", b'{"content": "hi"}', "text/event-stream"),
+        await chat.complete(caller, b'{"model": "marketscope", "messages": []}'),
+    ):
+        await opened.aclose()
+    await chat_http.aclose()
     await market_http.aclose()
     await rag_http.aclose()
     return calls

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from marketscope_gateway.auth.api_keys import ApiKeys
 from marketscope_gateway.auth.passwords import Passwords
 from marketscope_gateway.auth.service import AuthService
 from marketscope_gateway.auth.signing_key import SigningKey
 from marketscope_gateway.auth.throttle import LoginBackoff, LoginThrottle, RegistrationThrottle
 from marketscope_gateway.auth.tokens import TokenCodec
-from marketscope_gateway.downstream import MarketDataClient, RagClient
+from marketscope_gateway.downstream import ChatClient, MarketDataClient, RagClient
 from marketscope_gateway.handlers import LivePush
 from marketscope_gateway.live.feed import LiveFeed
 from marketscope_gateway.live.hub import Hub
@@ -52,8 +53,10 @@ class Components:
     secretsmanager: SecretsManagerClient
     store: GatewayStore
     auth: AuthService
+    api_keys: ApiKeys
     market_data: MarketDataClient
     rag: RagClient
+    chat: ChatClient
     overview: OverviewComposer
     hub: Hub
     live_feed: LiveFeed
@@ -69,6 +72,7 @@ class Components:
             logger.warning("could not remove %s", self.live_feed.queue_name, exc_info=True)
         await self.market_data.http.aclose()
         await self.rag.http.aclose()
+        await self.chat.http.aclose()
 
 
 def _http_client(
@@ -96,8 +100,8 @@ async def build_components(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> Components:
     """``internal_key`` signs the callers' identity to the services; ``transports``
-    replaces how a downstream service is reached (``"market-data"``, ``"rag"``), e.g. by
-    an in-process ASGI app in tests."""
+    replaces how a downstream service is reached (``"market-data"``, ``"rag"``,
+    ``"chat"``), e.g. by an in-process ASGI app in tests."""
     transports = transports or {}
     store = GatewayStore(await aws.client("dynamodb"), settings.table_name)
     throttle = LoginThrottle(
@@ -124,6 +128,12 @@ async def build_components(
     rag = RagClient(
         _http_client(settings.rag_url, timeout, transports.get("rag"), tracing), internal_key
     )
+    chat = ChatClient(
+        _http_client(settings.chat_url, timeout, transports.get("chat"), tracing),
+        internal_key,
+        connect_timeout=timeout,
+        idle_timeout=settings.chat_idle_timeout,
+    )
     hub = Hub(on_drop=lambda _: metrics.increment("WebSocketSlowClientsDropped"))
     live_feed = LiveFeed(
         await aws.client("sns"),
@@ -149,8 +159,10 @@ async def build_components(
             admin_emails=settings.admin_emails,
             on_session_ended=hub.end_session,  # its sockets on this instance close at once
         ),
+        api_keys=ApiKeys(store),
         market_data=market_data,
         rag=rag,
+        chat=chat,
         overview=OverviewComposer(market_data, rag, part_timeout=settings.overview_part_timeout),
         hub=hub,
         live_feed=live_feed,

@@ -2,6 +2,10 @@
 400), per-IP and per-user rate limits (429 + Retry-After), and request body limits (413),
 all answered in problem+json.
 
+The user of a request is read from its access token without a store call; a personal
+API key is resolved through the gateway's components (a table read, cached a few
+seconds: `auth/api_keys.py`), so its requests count against the same user's limit.
+
 Rate limits are counted per instance, in memory (``limits``' sliding window counter): a
 deployment of N instances behind a load balancer admits up to N times the configured
 rate, which is what the per-instance numbers are sized for.
@@ -23,13 +27,22 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from marketscope_gateway.auth.api_keys import is_api_key
 from marketscope_gateway.auth.tokens import AccessClaims, TokenCodec
-from marketscope_gateway.errors import InvalidToken, SigningKeyUnavailable
+from marketscope_gateway.components import Components
+from marketscope_gateway.errors import InvalidToken, SigningKeyUnavailable, StoreUnavailable
 from marketscope_gateway.settings import Settings
-from marketscope_servicekit import PayloadTooLarge, TooManyRequests, problem_type
+from marketscope_servicekit import (
+    NotStarted,
+    PayloadTooLarge,
+    TooManyRequests,
+    components_of,
+    problem_type,
+)
 from marketscope_servicekit.openapi_problems import default_statuses
 from marketscope_servicekit.problems import problem_response
 
@@ -102,8 +115,8 @@ class ProblemCORSMiddleware(CORSMiddleware):
 
 class RateLimitMiddleware:
     """Counts every HTTP request against its client IP and, when it carries a valid access
-    token, against its user. The verified claims are kept in the request state so the
-    route's authentication does not verify the token again."""
+    token or API key, against its user. The verified claims are kept in the request
+    state so the route's authentication does not verify the credential again."""
 
     def __init__(self, app: ASGIApp, *, per_ip: str, per_user: str, tokens: TokenCodec) -> None:
         self.app = app
@@ -121,16 +134,22 @@ class RateLimitMiddleware:
             return
         token = bearer_token(scope)
         if token is not None:
-            claims: AccessClaims | None = None
-            # A bad token is the route's to answer (401/503); here it only goes uncounted.
-            with contextlib.suppress(InvalidToken, SigningKeyUnavailable):
-                claims = self._tokens.read_access(token)
+            claims = await self._caller(scope, token)
             if claims is not None:
                 scope.setdefault("state", {})[CLAIMS_STATE] = claims
                 if not await self._limiter.hit(self._per_user, "user", claims.user_id):
                     await self._reject(scope, send, self._per_user, "user", claims.user_id)
                     return
         await self.app(scope, receive, send)
+
+    async def _caller(self, scope: Scope, token: str) -> AccessClaims | None:
+        # A bad credential is the route's to answer (401/503); here it only goes uncounted.
+        with contextlib.suppress(InvalidToken, SigningKeyUnavailable, StoreUnavailable, NotStarted):
+            if is_api_key(token):
+                gateway = components_of(HTTPConnection(scope), Components)
+                return await gateway.api_keys.resolve(token)
+            return self._tokens.read_access(token)
+        return None
 
     async def _reject(
         self, scope: Scope, send: Send, limit: RateLimitItem, kind: str, key: str

@@ -68,6 +68,32 @@ class EmailTaken(Conflict, GatewayError):
         super().__init__("An account with this email exists.")
 
 
+class ApiKeyNotFound(NotFound, GatewayError):
+    """Also what another user's key id answers."""
+
+    type: ClassVar[str] = problem_type("api-key-not-found")
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"No API key {key_id}.", extensions={"key_id": key_id})
+
+
+class TooManyApiKeys(Conflict, GatewayError):
+    type: ClassVar[str] = problem_type("too-many-api-keys")
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"A user holds at most {limit} API keys: revoke one first.",
+            extensions={"limit": limit},
+        )
+
+
+class ApiKeyIdTaken(Conflict, GatewayError):
+    """A new key's random id is already another key's (tried again with a new one)."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"The API key id {key_id} is taken.")
+
+
 class LoginThrottled(TooManyRequests, GatewayError):
     type: ClassVar[str] = problem_type("login-throttled")
 

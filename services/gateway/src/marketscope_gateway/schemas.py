@@ -44,6 +44,29 @@ class Tokens(BaseModel):
     user: User
 
 
+# ------------------------------------------------------------------ API keys
+
+
+class NewApiKey(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["notebook"])
+
+
+class ApiKey(BaseModel):
+    id: str = Field(description="The key's id, also in the key itself after its prefix")
+    name: str
+    prefix: str = Field(description="What the key starts with", examples=["msk_1a2b3c4d"])
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Recorded at most once a minute")
+
+
+class NewApiKeyIssued(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    key: str = Field(description="The whole key: shown this once, never again")
+    created_at: datetime
+
+
 # --------------------------------------------------------- relayed requests
 
 
@@ -59,6 +82,28 @@ class SearchRequest(BaseModel):
         default=None, max_length=100
     )
     tags: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=20)
+
+
+class NewConversation(BaseModel):
+    title: str | None = None
+
+
+class ChatMessage(BaseModel):
+    """What chat takes; the body goes to chat as the client sent it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    content: str
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's chat completion request; the body goes to chat as the client sent it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(examples=["marketscope"])
+    messages: list[dict[str, Any]]
+    stream: bool | None = Field(default=None, description="Answer as server-sent events")
 
 
 # ------------------------------------------------------------------ overview

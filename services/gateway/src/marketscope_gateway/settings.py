@@ -61,6 +61,9 @@ class Settings(ServiceSettings):
     # Downstream calls.
     downstream_timeout: float = Field(default=10.0, gt=0)
     overview_part_timeout: float = Field(default=3.0, gt=0)
+    # A chat answer streams for as long as the model and its tools take: what bounds it
+    # is the time without a byte, never the whole answer's.
+    chat_idle_timeout: float = Field(default=300.0, gt=0)
 
     # WebSocket push.
     instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$")

@@ -1,4 +1,5 @@
-"""The gateway's table: users, refresh-token families and the throttles' counters.
+"""The gateway's table: users, refresh-token families, personal API keys and the
+throttles' counters.
 
 One DynamoDB table (``pk`` S, ``sk`` N, TTL attribute ``expires_at``), single items at
 ``sk = 0`` except the counters, whose ``sk`` is the fixed window they count in:
@@ -8,6 +9,8 @@ One DynamoDB table (``pk`` S, ``sk`` N, TTL attribute ``expires_at``), single it
 | user | ``User#<user_id>`` | email, argon2 hash, roles, created_at |
 | email claim | ``Email#<canonical email>`` | user_id (makes emails unique) |
 | refresh family | ``RefreshFamily#<family_id>`` | user_id, generation, revoked, expires_at |
+| API key | ``ApiKey#<key id>`` | user_id, email, name, key_sha256, created_at, last_used_at |
+| a user's API keys | ``UserApiKeys#<user_id>`` | key_ids (string set), at most the cap |
 | counter | ``Counter#<name>`` (sk = window number) | count, last_at, expires_at |
 | handled event | ``Idempotency#gateway-<instance>#<event id>`` | the live feed consumer's |
 
@@ -17,6 +20,7 @@ emulator never.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,10 +29,18 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marketscope_events.aws_errors import cancellation_codes, error_code
-from marketscope_gateway.errors import EmailTaken, StoreUnavailable, UserNotFound
+from marketscope_gateway.errors import (
+    ApiKeyIdTaken,
+    ApiKeyNotFound,
+    EmailTaken,
+    StoreUnavailable,
+    TooManyApiKeys,
+    UserNotFound,
+)
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import DeleteTypeDef, PutTypeDef, UpdateTypeDef
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -55,6 +67,17 @@ class FamilyRecord:
     generation: int
     revoked: bool
     expires_at: int
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    key_id: str
+    user_id: str
+    email: str
+    name: str
+    key_sha256: str  # never the key itself
+    created_at: int
+    last_used_at: int | None = None
 
 
 AwsFailure = ClientError | BotoCoreError
@@ -241,6 +264,117 @@ class GatewayStore:
         except (ClientError, BotoCoreError) as exc:
             if not _condition_failed(exc):  # no such family: nothing to revoke
                 raise _unavailable("revoking", exc) from exc
+
+    # ------------------------------------------------------------------ API keys
+
+    async def create_api_key(self, key: ApiKeyRecord, *, limit: int) -> None:
+        """The key and its place in its user's list, together. Raises ApiKeyIdTaken when
+        the id is another key's, TooManyApiKeys when the user holds ``limit`` already."""
+        item = {
+            **self._key(f"ApiKey#{key.key_id}"),
+            "user_id": {"S": key.user_id},
+            "email": {"S": key.email},
+            "name": {"S": key.name},
+            "key_sha256": {"S": key.key_sha256},
+            "created_at": {"N": str(key.created_at)},
+        }
+        listed: UpdateTypeDef = {
+            "TableName": self._table,
+            "Key": self._key(f"UserApiKeys#{key.user_id}"),
+            # The condition counts the list: concurrent creations cannot pass the cap.
+            "UpdateExpression": "ADD #ids :id",
+            "ConditionExpression": "attribute_not_exists(#ids) OR size(#ids) < :limit",
+            "ExpressionAttributeNames": {"#ids": "key_ids"},
+            "ExpressionAttributeValues": {":id": {"SS": [key.key_id]}, ":limit": {"N": str(limit)}},
+        }
+        new_item: PutTypeDef = {
+            "TableName": self._table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        try:
+            await self._db.transact_write_items(
+                TransactItems=[{"Put": new_item}, {"Update": listed}]
+            )
+        except (ClientError, BotoCoreError) as exc:
+            codes = cancellation_codes(exc) if isinstance(exc, ClientError) else []
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                raise ApiKeyIdTaken(key.key_id) from exc
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                raise TooManyApiKeys(limit) from exc
+            raise _unavailable("creating the API key", exc) from exc
+
+    async def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        item = await self._get(f"ApiKey#{key_id}")
+        if item is None:
+            return None
+        last_used = item.get("last_used_at")
+        return ApiKeyRecord(
+            key_id=key_id,
+            user_id=item["user_id"]["S"],
+            email=item["email"]["S"],
+            name=item["name"]["S"],
+            key_sha256=item["key_sha256"]["S"],
+            created_at=int(item["created_at"]["N"]),
+            last_used_at=int(last_used["N"]) if last_used else None,
+        )
+
+    async def api_keys_of(self, user_id: str) -> list[ApiKeyRecord]:
+        """The user's keys, oldest first."""
+        listed = await self._get(f"UserApiKeys#{user_id}")
+        key_ids = listed.get("key_ids", {}).get("SS", []) if listed else []
+        found = await asyncio.gather(*(self.get_api_key(key_id) for key_id in key_ids))
+        keys = [key for key in found if key is not None and key.user_id == user_id]
+        return sorted(keys, key=lambda key: (key.created_at, key.key_id))
+
+    async def delete_api_key(self, user_id: str, key_id: str) -> None:
+        """Raises ApiKeyNotFound unless the key exists and is ``user_id``'s."""
+        owned: DeleteTypeDef = {
+            "TableName": self._table,
+            "Key": self._key(f"ApiKey#{key_id}"),
+            "ConditionExpression": "#user = :user",
+            "ExpressionAttributeNames": {"#user": "user_id"},
+            "ExpressionAttributeValues": {":user": {"S": user_id}},
+        }
+        unlisted: UpdateTypeDef = {
+            "TableName": self._table,
+            "Key": self._key(f"UserApiKeys#{user_id}"),
+            "UpdateExpression": "DELETE #ids :id",
+            "ExpressionAttributeNames": {"#ids": "key_ids"},
+            "ExpressionAttributeValues": {":id": {"SS": [key_id]}},
+        }
+        try:
+            await self._db.transact_write_items(
+                TransactItems=[{"Delete": owned}, {"Update": unlisted}]
+            )
+        except (ClientError, BotoCoreError) as exc:
+            codes = cancellation_codes(exc) if isinstance(exc, ClientError) else []
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                raise ApiKeyNotFound(key_id) from exc
+            raise _unavailable("revoking the API key", exc) from exc
+
+    async def touch_api_key(self, key_id: str, at: int, *, unless_since: int) -> bool:
+        """Record a use at ``at`` unless one at ``unless_since`` or later is recorded
+        already (so instances that all see the key write once); False when not written."""
+        try:
+            await self._db.update_item(
+                TableName=self._table,
+                Key=self._key(f"ApiKey#{key_id}"),
+                UpdateExpression="SET #used = :at",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(#used) OR #used < :since)"
+                ),
+                ExpressionAttributeNames={"#used": "last_used_at"},
+                ExpressionAttributeValues={
+                    ":at": {"N": str(at)},
+                    ":since": {"N": str(unless_since)},
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if _condition_failed(exc):
+                return False
+            raise _unavailable("recording the API key's use", exc) from exc
+        return True
 
     # ------------------------------------------------------------------ counters
 

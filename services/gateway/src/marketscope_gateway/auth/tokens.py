@@ -36,6 +36,9 @@ class AccessClaims:
     # a request (a WebSocket) can end with its session. None in tokens issued before
     # access tokens carried it.
     session_id: str | None = None
+    # Set when the caller presented a personal API key (its id) rather than a token:
+    # ``expires_at`` is then when the key's cached check lapses, and there is no session.
+    api_key_id: str | None = None
 
     @property
     def identity(self) -> Identity:

@@ -1,4 +1,5 @@
-"""The stack the authorization matrix runs against, started once for the session: it
+"""The cross-service stack (`stack.py`), started once for the session by the first test
+that asks for it (the authorization matrix, the chat contract through the gateway): it
 loads rag's embedding model and indexes A's and B's documents, which is most of the cost."""
 
 from __future__ import annotations

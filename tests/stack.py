@@ -1,7 +1,8 @@
-"""The running stack the authorization matrix attacks: the real gateway, market-data and
-rag apps, each behind its own uvicorn server on a loopback port, on the provisioned
-emulator; two accounts, A and B, registered and logged in through the gateway's REST API,
-and A's private resources made through it too."""
+"""The running stack that cross-service tests use (the authorization matrix, the chat
+contract through the gateway): the real gateway, chat, market-data and rag apps, each
+behind its own uvicorn server on a loopback port, on the provisioned emulator; two
+accounts, A and B, registered and logged in through the gateway's REST API, and their
+private resources made through it too. The chat service runs the offline engine."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from marketscope_chat.main import create_app as create_chat
+from marketscope_chat.settings import Settings as ChatSettings
 from marketscope_gateway.main import create_app as create_gateway
 from marketscope_gateway.settings import Settings as GatewaySettings
 from marketscope_market_data.main import create_app as create_market_data
@@ -157,6 +160,7 @@ class Stack:
     aws_settings: AwsSettings
     api: Api
     ws_url: str
+    chat_url: str
     a: Account
     b: Account
     a_owns: Resources
@@ -193,8 +197,17 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
                 create_rag(RagSettings(index_path=index_path, poll_wait_seconds=1), aws_settings)
             )
         )
+        chat_url = await started.enter_async_context(
+            served(
+                create_chat(
+                    ChatSettings(market_data_url=market_data_url, rag_url=rag_url),
+                    aws_settings,
+                )
+            )
+        )
         gateway = create_gateway(
             GatewaySettings(
+                chat_url=chat_url,
                 market_data_url=market_data_url,
                 rag_url=rag_url,
                 instance_id=f"security-{uuid.uuid4().hex[:10]}",
@@ -217,4 +230,4 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
             api.make_resources(b, "bob", ["GOOG"]),
         )
         ws_url = gateway_url.replace("http://", "ws://") + "/ws"
-        yield Stack(aws_settings, api, ws_url, a, b, a_owns, b_owns)
+        yield Stack(aws_settings, api, ws_url, chat_url, a, b, a_owns, b_owns)
