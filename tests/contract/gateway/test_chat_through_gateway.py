@@ -24,6 +24,12 @@ ROOT = Path(__file__).resolve().parents[3]
 EVENT_SCHEMA = json.loads((ROOT / "tests/contract/chat/stream-events.json").read_text())
 
 
+async def own_account(stack: Stack, label: str) -> Account:
+    """An account of this test's own: the stack's A and B belong to the authorization
+    matrix, which knows exactly what they own."""
+    return await stack.api.register(label)
+
+
 async def new_key(stack: Stack, owner: Account) -> str:
     created = await stack.client.post(
         "/api/v1/api-keys", json={"name": "contract"}, headers=owner.headers
@@ -45,7 +51,8 @@ def frames_of(lines: list[str]) -> list[tuple[str, Any]]:
 
 @in_stack_loop
 async def test_streamed_events_follow_the_schema_and_arrive_as_written(stack: Stack) -> None:
-    created = await stack.client.post("/api/v1/conversations", json={}, headers=stack.a.headers)
+    owner = await own_account(stack, "stream")
+    created = await stack.client.post("/api/v1/conversations", json={}, headers=owner.headers)
     assert created.status_code == 201, created.text
     path = f"/api/v1/conversations/{created.json()['id']}/messages"
     arrivals: list[float] = []
@@ -54,7 +61,7 @@ async def test_streamed_events_follow_the_schema_and_arrive_as_written(stack: St
         "POST",
         path,
         json={"content": "Compare AAPL and MSFT, and what is the RSI of IBM?"},
-        headers=stack.a.headers,
+        headers=owner.headers,
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -78,7 +85,7 @@ async def test_streamed_events_follow_the_schema_and_arrive_as_written(stack: St
 
 @in_stack_loop
 async def test_the_openai_client_with_a_personal_key(stack: Stack) -> None:
-    key = await new_key(stack, stack.a)
+    key = await new_key(stack, await own_account(stack, "openai"))
     door = f"{str(stack.client.base_url).rstrip('/')}/openai/v1"
     client = openai.AsyncOpenAI(base_url=door, api_key=key)
     assert [m.id async for m in client.models.list()] == ["marketscope"]
@@ -117,7 +124,7 @@ async def test_the_readme_example_runs_against_the_stack(stack: Stack) -> None:
     section = readme.split("## The analyst", 1)[1].split("\n## ", 1)[0]
     [example] = re.findall(r"```python\n(.*?)\n```", section, flags=re.DOTALL)
     assert len([line for line in example.splitlines() if line.strip()]) == 5
-    key = await new_key(stack, stack.b)
+    key = await new_key(stack, await own_account(stack, "readme"))
     code = example.replace("http://127.0.0.1:8000", str(stack.client.base_url).rstrip("/"))
     code = code.replace("msk_your_key", key)
     printed: list[str] = []

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from cachetools import LRUCache
 
@@ -164,7 +165,9 @@ class MarketDataService:
 
     async def indicators(self, symbol: str, names: Sequence[IndicatorName]) -> IndicatorsResponse:
         history = await self.history(symbol, "1d", INDICATOR_SPAN)
-        return indicator_report(history, names)
+        # Tens of milliseconds of pandas: off the event loop, so concurrent requests (a
+        # chat tool round asks for several at once) are not served one after another.
+        return await asyncio.to_thread(indicator_report, history, names)
 
     async def risk(
         self, symbols: Sequence[str], benchmark: str | None, span: DateSpan
@@ -174,10 +177,10 @@ class MarketDataService:
             raise InvalidRequest(f"Ask for 1 to {MAX_RISK_SYMBOLS} symbols at once.")
         wanted = [*unique, *([benchmark] if benchmark else [])]
         histories = await asyncio.gather(*(self.history(s, "1d", span) for s in wanted))
-        return risk_report(
+        return await asyncio.to_thread(
+            partial(risk_report, risk_free_rate=self._risk_free_rate),
             histories[: len(unique)],
             histories[-1] if benchmark else None,
-            risk_free_rate=self._risk_free_rate,
         )
 
     async def profile(self, symbol: str) -> ProfileResponse:
