@@ -23,18 +23,14 @@ from marketscope_chat.llm.base import ToolCall
 from marketscope_chat.llm.tokens import count_tokens
 from marketscope_chat.tools import arguments
 from marketscope_chat.tools.base import Tool, ToolContext, ToolFailed, ToolOutput
-from marketscope_chat.tools.clients import (
-    ServiceCaller,
-    ServiceRefused,
-    ServiceUnavailable,
-    segment,
-)
+from marketscope_chat.tools.clients import ServiceCaller, ServiceRefused, ServiceUnavailable
 from marketscope_chat.tools.documents import SearchDocumentsTool
 from marketscope_chat.tools.market import HistoryTool, QuoteTool, market_tools
 from marketscope_chat.tools.toolbox import Toolbox, build_toolbox
 from marketscope_market_data import schemas as market_schemas
 from marketscope_platform.aws import AwsSettings
 from marketscope_servicekit import Identity, MetricsRecorder
+from marketscope_servicekit.calls import segment
 from marketscope_servicekit.testing import free_port
 
 from .tool_services import (

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from marketscope_gateway.downstream import MarketDataClient, RagClient
-from marketscope_gateway.downstream.base import segment
 from marketscope_gateway.errors import DownstreamUnavailable
 from marketscope_servicekit import Identity
+from marketscope_servicekit.calls import segment
 from marketscope_servicekit.internal_key import InternalKeySettings
 
 from .conftest import MakeGateway

@@ -17,10 +17,8 @@ tool's error for the model to read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from tenacity import (
@@ -33,19 +31,9 @@ from tenacity import (
 
 from marketscope_chat.tools.base import ToolFailed
 from marketscope_servicekit import Identity, sign_identity
+from marketscope_servicekit.calls import Params, problem_detail
 
 logger = logging.getLogger(__name__)
-
-Params = Mapping[str, str | int | float | bool | None]
-# Dot segments are unreserved, so ``quote`` keeps them; a client would resolve them.
-_DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
-
-
-def segment(value: str) -> str:
-    """``value`` as one path segment: ``/``, ``?``, ``#``, ``%`` and non-ASCII
-    percent-encoded, and ``.``/``..`` too, so it names nothing but itself."""
-    encoded = quote(value, safe="")
-    return _DOT_SEGMENTS.get(encoded, encoded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +66,6 @@ class ServiceUnavailable(ToolFailed):
 
 class _Transient(Exception):
     """A failure worth another attempt: a 5xx answer or a transport error."""
-
-
-def problem_detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase or f"HTTP {response.status_code}"
-    if isinstance(body, dict):
-        return str(body.get("detail") or body.get("title") or f"HTTP {response.status_code}")
-    return f"HTTP {response.status_code}"
 
 
 class ServiceCaller:

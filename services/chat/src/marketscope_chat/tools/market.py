@@ -21,8 +21,9 @@ from marketscope_chat.tools.arguments import (
     Symbols,
 )
 from marketscope_chat.tools.base import ArgsT, Tool, ToolContext, ToolOutput
-from marketscope_chat.tools.clients import Params, ServiceCaller, segment
+from marketscope_chat.tools.clients import ServiceCaller
 from marketscope_chat.tools.trimming import fit_list, render
+from marketscope_servicekit.calls import Params, segment
 
 
 class MarketTool(Tool[ArgsT]):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -34,33 +33,14 @@ from marketscope_gateway.errors import (
     DownstreamUnavailable,
 )
 from marketscope_servicekit import Identity, sign_identity
+from marketscope_servicekit.calls import Params, problem_detail
 
 logger = logging.getLogger(__name__)
 
-Params = Mapping[str, str | int | float | bool | None]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # What a pooled keep-alive connection that the service closed meanwhile fails with,
 # before any answer arrived.
 DEAD_CONNECTION_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
-# Dot segments are unreserved, so ``quote`` keeps them; a client would resolve them.
-_DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
-
-
-def segment(value: str) -> str:
-    """``value`` as one path segment: ``/``, ``?``, ``#``, ``%``, line breaks and
-    non-ASCII percent-encoded, and ``.``/``..`` too, so it names nothing but itself."""
-    encoded = quote(value, safe="")
-    return _DOT_SEGMENTS.get(encoded, encoded)
-
-
-def problem_detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase or f"HTTP {response.status_code}"
-    if isinstance(body, dict):
-        return str(body.get("detail") or body.get("title") or f"HTTP {response.status_code}")
-    return f"HTTP {response.status_code}"
 
 
 class ServiceClient:

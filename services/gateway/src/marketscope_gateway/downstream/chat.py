@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 
-from marketscope_gateway.downstream.base import Params, ServiceClient, segment
+from marketscope_gateway.downstream.base import ServiceClient
 from marketscope_servicekit import Identity
+from marketscope_servicekit.calls import Params, segment
 
 SERVICE = "chat"
 # Bytes go to the client as they come off the socket: they must not be compressed.

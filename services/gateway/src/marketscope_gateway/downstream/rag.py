@@ -7,9 +7,10 @@ from typing import Any
 
 import httpx
 
-from marketscope_gateway.downstream.base import ServiceClient, segment
+from marketscope_gateway.downstream.base import ServiceClient
 from marketscope_gateway.downstream.spooled import SpooledBody
 from marketscope_servicekit import Identity
+from marketscope_servicekit.calls import segment
 
 SERVICE = "rag"
 
