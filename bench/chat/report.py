@@ -52,6 +52,16 @@ def print_report(results: dict[str, Any]) -> None:
             f"round {http['round_median_ms']} ms",
         )
     )
+    waiting = tools["with_provider_latency"]
+    print(
+        _row(
+            "  with a provider's latency: round / slowest",
+            waiting["round_to_slowest_single"],
+            "",
+            f"{waiting['provider_latency_ms']:g} ms per call; target <= {waiting['target']}: "
+            + ("met" if waiting["target_met"] else "NOT met"),
+        )
+    )
     byte = proxy["first_byte"]
     pairs = f"{proxy['pairs']} pairs, interleaved"
     for side in ("direct", "gateway"):

@@ -41,6 +41,7 @@ from account import save_watchlist, sign_up, upload_note
 from chat_table import ChatTable
 from offline_turns import load_questions, run_offline_turns, watchlist_of
 from parallel_tools import run_parallel_tools
+from provider_latency import PROVIDER_LATENCY_SECONDS, with_provider_latency
 from proxy import run_proxy_overhead
 from report import print_report
 from stack import REGION, Stack, log, running_stack
@@ -99,6 +100,17 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
                 args.rounds,
                 log,
             )
+            with with_provider_latency(stack.market_data) as waiting_market_data:
+                tools["with_provider_latency"] = await run_parallel_tools(
+                    waiting_market_data,
+                    stack.rag,
+                    stack.market_data_pid,
+                    stack.internal_key,
+                    user.user_id,
+                    args.rounds,
+                    log,
+                )
+            tools["with_provider_latency"]["provider_latency_ms"] = PROVIDER_LATENCY_SECONDS * 1000
             proxy = await run_proxy_overhead(chat, gateway, user, args.pairs, log, table.clear)
         async with httpx.AsyncClient(
             base_url=stack.chat_priced, timeout=120, auth=signed

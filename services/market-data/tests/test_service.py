@@ -109,3 +109,24 @@ async def test_batches_are_bounded(aws, provisioned):
         await service.quotes([f"S{i}" for i in range(51)])
     with pytest.raises(InvalidRequest):
         await service.risk([], None, DateSpan(period="1y"))
+
+
+async def test_reports_of_the_same_bars_are_computed_once(aws, provisioned, monkeypatch):
+    import marketscope_market_data.service as service_module
+
+    computed: list[tuple[str, ...]] = []
+    real = service_module.indicator_report
+
+    def counting(history, names):
+        computed.append(tuple(names))
+        return real(history, names)
+
+    monkeypatch.setattr(service_module, "indicator_report", counting)
+    symbol = unique_symbol()
+    service = (await components(aws, [FakeProvider(prices={symbol: 7.0})])).service
+    first = await service.indicators(symbol, ["sma", "rsi"])
+    again = await service.indicators(symbol, ["sma", "rsi"])
+    other = await service.indicators(symbol, ["atr"])
+    assert again == first
+    assert other != first
+    assert computed == [("sma", "rsi"), ("atr",)]

@@ -37,6 +37,21 @@ from marketscope_market_data.store import QuoteRecorder, WatchlistRepository
 from marketscope_servicekit import InvalidRequest
 
 logger = logging.getLogger(__name__)
+
+
+def _bars_of(history: HistoryResponse) -> tuple[object, ...]:
+    """What identifies a history's bars: a new or revised last bar (a live price moving
+    today's close) or another span makes another key."""
+    last = history.bars[-1] if history.bars else None
+    return (
+        history.symbol,
+        len(history.bars),
+        history.start,
+        None if last is None else (last.date, last.close, last.adj_close, last.volume),
+        history.stale,
+    )
+
+
 MAX_BATCH = 50
 MAX_RISK_SYMBOLS = 20
 # Two years of daily bars: enough for SMA 200 and a cross of SMA 50 over it.
@@ -88,6 +103,11 @@ class MarketDataService:
         self._risk_free_rate = risk_free_rate
         self.default_watchlist = list(default_watchlist)
         self._rendered: LRUCache[str, tuple[Quote, bool, bytes]] = LRUCache(maxsize=4096)
+        # Reports computed from the very same bars answer again without pandas: a
+        # popular symbol's indicators are asked for by every user and every chat turn.
+        self._reports: LRUCache[tuple[object, ...], IndicatorsResponse | RiskResponse] = LRUCache(
+            maxsize=2048
+        )
 
     # ------------------------------------------------------------------ quotes
 
@@ -165,9 +185,14 @@ class MarketDataService:
 
     async def indicators(self, symbol: str, names: Sequence[IndicatorName]) -> IndicatorsResponse:
         history = await self.history(symbol, "1d", INDICATOR_SPAN)
-        # Tens of milliseconds of pandas: off the event loop, so concurrent requests (a
-        # chat tool round asks for several at once) are not served one after another.
-        return await asyncio.to_thread(indicator_report, history, names)
+        key = ("indicators", tuple(names), _bars_of(history))
+        report = self._reports.get(key)
+        if not isinstance(report, IndicatorsResponse):
+            # Tens of milliseconds of pandas: off the event loop, so concurrent requests
+            # (a chat tool round asks for several at once) are not served one by one.
+            report = await asyncio.to_thread(indicator_report, history, names)
+            self._reports[key] = report
+        return report
 
     async def risk(
         self, symbols: Sequence[str], benchmark: str | None, span: DateSpan
@@ -177,11 +202,16 @@ class MarketDataService:
             raise InvalidRequest(f"Ask for 1 to {MAX_RISK_SYMBOLS} symbols at once.")
         wanted = [*unique, *([benchmark] if benchmark else [])]
         histories = await asyncio.gather(*(self.history(s, "1d", span) for s in wanted))
-        return await asyncio.to_thread(
-            partial(risk_report, risk_free_rate=self._risk_free_rate),
-            histories[: len(unique)],
-            histories[-1] if benchmark else None,
-        )
+        key = ("risk", benchmark, *(_bars_of(history) for history in histories))
+        report = self._reports.get(key)
+        if not isinstance(report, RiskResponse):
+            report = await asyncio.to_thread(
+                partial(risk_report, risk_free_rate=self._risk_free_rate),
+                histories[: len(unique)],
+                histories[-1] if benchmark else None,
+            )
+            self._reports[key] = report
+        return report
 
     async def profile(self, symbol: str) -> ProfileResponse:
         cached = await self.cache.get_or_fetch(

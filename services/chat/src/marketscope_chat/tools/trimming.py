@@ -47,8 +47,9 @@ def fit_list(
     for ``head``, the last ones for ``tail``) whose JSON fits ``budget`` tokens, and how
     many items were kept. When not even an empty list fits, ``frame([])`` is shown.
 
-    A binary search over the count: the JSON grows with every item kept, and only a text
-    that was measured to fit is ever returned.
+    A binary search over the count, started from an estimate: each item's own JSON is
+    counted once (small texts, cheap), which bounds how many can fit; only a text that
+    was measured whole to fit is ever returned.
     """
 
     def text_of(count: int) -> str:
@@ -58,14 +59,26 @@ def fit_list(
             kept = list(items[len(items) - count :]) if count else []
         return compact(frame(kept))
 
-    full = text_of(len(items))
-    if count_tokens(full) <= budget:
-        return full, len(items)
-    best_text, best = text_of(0), 0
-    low, high = 1, len(items) - 1
+    empty = text_of(0)
+    room = budget - count_tokens(empty)
+    ordered = list(items) if keep == "head" else list(reversed(items))
+    # Counted apart, items take about what they take joined (a token for each comma
+    # between them is allowed for): the estimate is within an item or two of the most
+    # that fit, and the search below keeps only a count measured to fit.
+    estimate, used = 0, 0
+    for item in ordered:
+        used += count_tokens(compact(item))
+        if used - estimate > room:
+            break
+        estimate += 1
+    full = text_of(estimate)
+    if estimate == len(items) and count_tokens(full) <= budget:
+        return full, estimate
+    best_text, best = empty, 0
+    low, high = 1, estimate
     while low <= high:
         middle = (low + high) // 2
-        text = text_of(middle)
+        text = full if middle == estimate else text_of(middle)
         if count_tokens(text) <= budget:
             best_text, best = text, middle
             low = middle + 1
