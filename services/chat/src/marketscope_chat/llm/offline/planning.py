@@ -1,0 +1,136 @@
+"""Which tool calls a question needs, round by round (independent calls together)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from marketscope_chat.grounding import extract_numbers
+from marketscope_chat.llm.base import (
+    ToolSpec,
+)
+from marketscope_chat.llm.offline.reading import (
+    ABOVE,
+    BELOW,
+    BENCHMARK,
+    MAX_SYMBOL_CALLS,
+    REPLAY_SYMBOLS,
+    SYMBOL_INTENTS,
+    Question,
+    Turn,
+)
+
+# --- planning ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Plan:
+    """The calls a question needs given what is known, and what it cannot be given."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def plan(turn: Turn, tools: Sequence[ToolSpec]) -> Plan:
+    """Every call the question needs with what is known so far (watchlist symbols once
+    the watchlist answered); the caller asks for those not made yet."""
+    question, offered = turn.question, {tool.name: tool for tool in tools}
+    wanted = Plan()
+    intents = set(question.intents)
+    if question.symbols and not intents & {*SYMBOL_INTENTS, "alert", "documents"}:
+        intents.add("quote")  # a bare ticker asks for its price
+    symbols = list(question.symbols)
+    if "watchlist" in intents:
+        wanted.calls.append(("watchlist", {}))
+        listed = turn.watchlist_symbols()
+        if intents & set(SYMBOL_INTENTS) and listed is None:
+            intents -= set(SYMBOL_INTENTS)  # the second round, once the symbols are known
+        symbols += [symbol for symbol in listed or () if symbol not in symbols]
+    if question.market and (not symbols or "compare" in intents) and BENCHMARK not in symbols:
+        symbols.append(BENCHMARK)
+    if intents & set(SYMBOL_INTENTS):
+        if symbols:
+            wanted.calls += _symbol_calls(question, intents, symbols)
+        elif not intents & {"watchlist", "documents"}:
+            # ("what do my notes say about RSI" names a topic, not a symbol to look up)
+            wanted.notes.append(
+                "Name a symbol to look up: the replay data has " + ", ".join(REPLAY_SYMBOLS) + "."
+            )
+    if "documents" in intents:
+        wanted.calls.append(("search_documents", {"query": question.document_query, "limit": 5}))
+    if "alert" in intents:
+        _plan_alert(question, offered.get("create_alert"), wanted)
+    missing = sorted({name for name, _ in wanted.calls if name not in offered})
+    if missing:
+        wanted.notes.append(f"These tools are not available here: {', '.join(missing)}.")
+    wanted.calls = [(name, args) for name, args in wanted.calls if name in offered]
+    return wanted
+
+
+def _symbol_calls(
+    question: Question, intents: set[str], symbols: list[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    period = question.period or "1y"
+    each = symbols[:MAX_SYMBOL_CALLS]
+    calls: list[tuple[str, dict[str, Any]]] = []
+    together = symbols if BENCHMARK in symbols else [*symbols, BENCHMARK]
+    if "compare" in intents and len(together) >= 2:
+        # one symbol is compared with the market
+        compared = symbols if len(symbols) >= 2 else together
+        calls.append(("compare", {"symbols": compared[:10], "period": period}))
+    elif "compare" in intents or "risk" in intents:
+        measured = [s for s in symbols if s != BENCHMARK] or [BENCHMARK]
+        calls.append(("risk", {"symbols": measured[:20], "benchmark": BENCHMARK, "period": period}))
+    if "quote" in intents and not any(name == "compare" for name, _ in calls):
+        calls += [("quote", {"symbol": symbol}) for symbol in each]
+    if "history" in intents:
+        interval = "1d" if period in ("1mo", "3mo", "6mo", "ytd", "1y") else "1wk"
+        if period in ("10y", "max"):
+            interval = "1mo"
+        calls += [
+            ("history", {"symbol": symbol, "interval": interval, "period": period})
+            for symbol in each
+        ]
+    if "indicators" in intents:
+        names = list(question.indicators) if question.indicators else None
+        calls += [("indicators", {"symbol": symbol, "names": names}) for symbol in each]
+    if "profile" in intents:
+        calls += [("profile", {"symbol": symbol}) for symbol in each]
+    return calls
+
+
+def _plan_alert(question: Question, tool: ToolSpec | None, wanted: Plan) -> None:
+    if tool is None:
+        wanted.notes.append("Alerts can be set on the alerts page.")
+        return
+    arguments = _alert_arguments(question, tool)
+    if arguments is None:
+        wanted.notes.append(
+            "I could not tell the symbol, the direction and the price of the alert from the "
+            "question; alerts can also be set on the alerts page."
+        )
+        return
+    wanted.calls.append((tool.name, arguments))
+
+
+def _alert_arguments(question: Question, tool: ToolSpec) -> dict[str, Any] | None:
+    """The alert tool's arguments filled from its schema: the symbol, a direction from
+    words like "above"/"below", and the price the question states."""
+    lowered = question.text.lower()
+    direction = "below" if BELOW.search(lowered) else "above" if ABOVE.search(lowered) else None
+    prices = [m for m in extract_numbers(question.text) if m.unit != "percent"]
+    symbol = question.symbols[0] if question.symbols else None
+    properties: dict[str, Any] = tool.parameters.get("properties", {})
+    arguments: dict[str, Any] = {}
+    for name, schema in properties.items():
+        choices = [str(choice) for choice in schema.get("enum", ())]
+        if name in ("symbol", "ticker") and symbol:
+            arguments[name] = symbol
+        elif direction and direction in choices:
+            arguments[name] = direction
+        elif prices and re.search(r"threshold|price|target|level|value", name):
+            arguments[name] = prices[0].value
+    required = tool.parameters.get("required", [])
+    return arguments if arguments and all(name in arguments for name in required) else None
