@@ -11,6 +11,7 @@ import time
 import typing
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import httpx
@@ -243,6 +244,28 @@ async def test_search_results_shrink_to_the_budget_and_cite_what_is_shown(
     assert count_tokens(output.for_model) <= 400
     assert 0 < len(shown["results"]) < len(output.data["results"])
     assert [c.chunk_id for c in output.citations] == [r["chunk_id"] for r in shown["results"]]
+
+
+async def test_searches_of_one_round_number_their_passages_apart(services: Services) -> None:
+    owner = user()
+    marker = f"narwhal{uuid.uuid4().hex[:8]}"
+    await services.upload(
+        owner, "tusks.md", f"# Tusks\n\nThe {marker} tusk grows.\n\n## More\n\n{marker} teeth.\n"
+    )
+    toolbox = build_toolbox(services.market_data(), services.rag())
+    calls = [
+        call("search_documents", {"query": f"{marker} tusk", "limit": 2}, "call-a"),
+        call("search_documents", {"query": f"{marker} teeth", "limit": 2}, "call-b"),
+    ]
+    first, second = await toolbox.run_all(calls, replace(context(owner), citation_start=4))
+    assert first.output is not None
+    assert second.output is not None
+    numbers_a = [c.index for c in first.output.citations]
+    numbers_b = [c.index for c in second.output.citations]
+    assert numbers_a[0] == 4
+    assert numbers_b[0] == 6  # after the 2 numbers the first call may take
+    shown_b = json.loads(second.output.for_model)["results"]
+    assert [item["n"] for item in shown_b] == numbers_b
 
 
 # --- the client: signing, retries, refusals ----------------------------------------------

@@ -81,8 +81,8 @@ class TurnOutcome:
     citations: list[tuple[int, Citation]] = field(default_factory=list)
 
 
-def _cited(text: str, citations: Sequence[Citation], start: int) -> list[tuple[int, Citation]]:
-    return [(start + i, c) for i, c in enumerate(citations) if f"[{start + i}]" in text]
+def _cited(text: str, citations: Sequence[Citation]) -> list[tuple[int, Citation]]:
+    return [(c.index, c) for c in citations if f"[{c.index}]" in text]
 
 
 class Turn:
@@ -193,7 +193,7 @@ class Turn:
 
     async def _rounds(self) -> AsyncIterator[TurnEvent]:
         tools = self._toolbox.specs()
-        context = ToolContext(identity=self._identity)
+        next_citation = 1
         text_parts: list[str] = []
         for round_number in range(1, self._settings.max_rounds + 2):
             final = round_number > self._settings.max_rounds
@@ -239,7 +239,12 @@ class Turn:
                     arguments=_arguments(call.arguments),
                     round=round_number,
                 )
+            context = ToolContext(identity=self._identity, citation_start=next_citation)
             results = await self._toolbox.run_all(reply.tool_calls, context)
+            for result in results:
+                if result.output is not None and result.output.citations:
+                    last = max(c.index for c in result.output.citations)
+                    next_citation = max(next_citation, last + 1)
             for result in results:
                 self.outcome.tool_results.append((round_number, result))
                 self._messages.append(result.message_for_model())
@@ -297,7 +302,7 @@ class Turn:
         )
         for _, result in self.outcome.tool_results:
             if result.output is not None and result.output.citations:
-                for index, citation in _cited(self.outcome.text, result.output.citations, 1):
+                for index, citation in _cited(self.outcome.text, result.output.citations):
                     self.outcome.citations.append((index, citation))
                     yield CitationEvent(
                         **self._ids,

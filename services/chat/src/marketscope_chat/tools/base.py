@@ -32,12 +32,16 @@ class Citation:
     text: str
     score: float | None = None
     page: int | None = None
+    index: int = 1  # the [n] the model was shown for it
 
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
     identity: Identity
     traceparent: str | None = None
+    # The first [n] a citing tool numbers its passages from: every search of a turn
+    # numbers on from the last, so one [n] never names two passages.
+    citation_start: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,10 @@ class Tool(ABC, Generic[ArgsT]):
 
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.arguments.model_json_schema())
+
+    def citation_slots(self, args: ArgsT) -> int:
+        """How many [n] numbers a call with ``args`` may take (0: it cites nothing)."""
+        return 0
 
     @abstractmethod
     async def run(self, args: ArgsT, context: ToolContext) -> ToolOutput:

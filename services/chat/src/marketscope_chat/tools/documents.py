@@ -62,12 +62,16 @@ class SearchDocumentsTool(Tool[SearchArguments]):
         self._rag = rag
         self.budget = budget or self.default_budget
 
+    def citation_slots(self, args: SearchArguments) -> int:
+        return args.limit
+
     async def run(self, args: SearchArguments, context: ToolContext) -> ToolOutput:
         body = {"query": args.query, "k": args.limit}
         found = await self._rag.post_json(
             "/search", context.identity, body, traceparent=context.traceparent
         )
-        passages = [passage(n, hit) for n, hit in enumerate(found["hits"], start=1)]
+        first = context.citation_start
+        passages = [passage(n, hit) for n, hit in enumerate(found["hits"], start=first)]
         text, shown = fit_list(
             lambda kept: {"query": args.query, "results": kept}, passages, self.budget
         )
@@ -78,6 +82,7 @@ class SearchDocumentsTool(Tool[SearchArguments]):
                 chunk_id=item["chunk_id"],
                 text=item["text"],
                 score=item["score"],
+                index=item["n"],
             )
             for item in passages[:shown]
         )

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -113,10 +113,28 @@ class Toolbox:
         return [tool.spec() for tool in self._tools.values()]
 
     async def run_all(self, calls: Sequence[ToolCall], context: ToolContext) -> list[ToolResult]:
-        """The results in the order of ``calls``."""
+        """The results in the order of ``calls``. Citing calls get [n] ranges of their
+        own, from ``context.citation_start`` on, in call order."""
+        contexts = []
+        start = context.citation_start
+        for call in calls:
+            contexts.append(replace(context, citation_start=start))
+            start += self._citation_slots(call)
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self.run(call, context)) for call in calls]
+            tasks = [
+                group.create_task(self.run(call, own))
+                for call, own in zip(calls, contexts, strict=True)
+            ]
         return [task.result() for task in tasks]
+
+    def _citation_slots(self, call: ToolCall) -> int:
+        tool = self._tools.get(call.name)
+        if tool is None:
+            return 0
+        try:
+            return tool.citation_slots(parse_arguments(call, tool.arguments))
+        except _CallFailed:
+            return 0  # the call fails before it cites anything
 
     async def run(self, call: ToolCall, context: ToolContext) -> ToolResult:
         """One call; raises nothing but cancellation."""
