@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from rich.console import Console
 
-from marketscope_cli.stack import Stack, StackOptions, service_process
+from marketscope_cli.stack import Stack, StackOptions, local_state_env, service_process
 from marketscope_platform.topology import SERVICES, ServiceInfo
 from marketscope_servicekit.internal_key import DEVELOPMENT_KEY, ENV_VARIABLE, MIN_KEY_BYTES
 
@@ -66,3 +66,32 @@ def test_python_m_serves_the_registry_app_where_up_says(
     assert options["access_log"] is False
     # X-Forwarded-For from loopback is not believed (uvicorn's default would).
     assert options["proxy_headers"] is False
+
+
+def test_a_run_on_its_own_emulator_keeps_local_state_in_a_directory_of_its_own(tmp_path):
+    extra = local_state_env(tmp_path, {})
+    assert extra == {"MARKETSCOPE_RAG_INDEX_PATH": str(tmp_path / "rag" / "index")}
+    for info in SERVICES.values():
+        env = service_process(StackOptions(), "http://127.0.0.1:4566", info, RUN_KEY, extra).env
+        placed = env.get("MARKETSCOPE_RAG_INDEX_PATH")
+        if info.name == "rag":
+            assert placed == str(tmp_path / "rag" / "index")
+        else:
+            assert placed is None or placed != str(tmp_path / "rag" / "index")
+
+
+def test_a_place_named_in_the_environment_wins(tmp_path):
+    chosen = {"MARKETSCOPE_RAG_INDEX_PATH": "/srv/index"}
+    assert local_state_env(tmp_path, chosen) == {}
+
+
+def test_local_state_follows_whether_the_run_started_its_emulator(monkeypatch):
+    monkeypatch.delenv("MARKETSCOPE_RAG_INDEX_PATH", raising=False)
+    stack = Stack(StackOptions(), Console())
+    assert stack._local_state() == {}  # an emulator already running: its state persists
+    stack._started_emulator = True
+    extra = stack._local_state()
+    assert stack._run_dir is not None
+    assert stack._run_dir.exists()
+    assert extra["MARKETSCOPE_RAG_INDEX_PATH"].startswith(str(stack._run_dir))
+    stack._run_dir.rmdir()

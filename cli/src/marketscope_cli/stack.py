@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -67,8 +71,27 @@ async def probe(url: str) -> bool:
         return False
 
 
+# What a service keeps on local disk beside AWS: the setting that places it.
+LOCAL_STATE = {"rag": "INDEX_PATH"}
+
+
+def local_state_env(run_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """Settings that put each service's local state under ``run_dir`` (one run's),
+    except where the environment already names a place."""
+    env = {}
+    for name, field in LOCAL_STATE.items():
+        variable = f"{SERVICES[name].env_prefix}{field}"
+        if variable not in environ:
+            env[variable] = str(run_dir / name / "index")
+    return env
+
+
 def service_env(
-    options: StackOptions, endpoint: str | None, service: ServiceInfo, internal_key: str
+    options: StackOptions,
+    endpoint: str | None,
+    service: ServiceInfo,
+    internal_key: str,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     env = {
         **os.environ,
@@ -77,6 +100,7 @@ def service_env(
         f"{service.env_prefix}HOST": options.host,
         f"{service.env_prefix}PORT": str(options.port_of(service)),
         "PYTHONUNBUFFERED": "1",
+        **{k: v for k, v in (extra or {}).items() if k.startswith(service.env_prefix)},
     }
     for called in service.calls:
         field = called.replace("-", "_").upper()
@@ -85,13 +109,17 @@ def service_env(
 
 
 def service_process(
-    options: StackOptions, endpoint: str | None, service: ServiceInfo, internal_key: str
+    options: StackOptions,
+    endpoint: str | None,
+    service: ServiceInfo,
+    internal_key: str,
+    extra: Mapping[str, str] | None = None,
 ) -> ManagedProcess:
     """``python -m <module>``, as in the image: host, port and the run's internal key
     reach its settings through ``service_env``."""
     command = [sys.executable, "-m", service.module]
     ready_url = f"{options.url_of(service)}/readyz"
-    env = service_env(options, endpoint, service, internal_key)
+    env = service_env(options, endpoint, service, internal_key, extra)
     return ManagedProcess(service.name, command, env, lambda: probe(ready_url))
 
 
@@ -103,6 +131,8 @@ class Stack:
         # published key signs identities, and the stack's own signed calls use it too.
         self.internal_key = generate_internal_key()
         self.supervisor = Supervisor(self._print_line)
+        self._started_emulator = False
+        self._run_dir: Path | None = None
         self._colours = {
             name: LOG_COLOURS[index % len(LOG_COLOURS)]
             for index, name in enumerate(["emulator", *SERVICES])
@@ -123,8 +153,9 @@ class Stack:
         try:
             endpoint = await self._start_emulator()
             await provision_with_progress(endpoint, self.console)
+            extra = self._local_state()
             services = [
-                service_process(self.options, endpoint, service, self.internal_key)
+                service_process(self.options, endpoint, service, self.internal_key, extra)
                 for service in SERVICES.values()
             ]
             for managed in services:
@@ -141,7 +172,20 @@ class Stack:
         finally:
             with self.console.status("stopping..."):
                 await self.supervisor.stop_all()
+            if self._run_dir is not None:
+                shutil.rmtree(self._run_dir, ignore_errors=True)
             self.console.print("stopped")
+
+    def _local_state(self) -> dict[str, str]:
+        """An emulator this run started holds its state in memory and forgets it at
+        exit; local state (rag's index) then lives in a directory of this run, removed
+        with it, so nothing outlives the store it projects. With an emulator that was
+        already running, LocalStack or AWS, the store persists and so does local state
+        (each service's default path)."""
+        if not self._started_emulator:
+            return {}
+        self._run_dir = Path(tempfile.mkdtemp(prefix="marketscope-run-"))
+        return local_state_env(self._run_dir, os.environ)
 
     async def _start_emulator(self) -> str | None:
         endpoint, embedded = endpoint_for(self.options)
@@ -164,6 +208,7 @@ class Stack:
         await self.supervisor.start(emulator)
         with self.console.status(f"starting the {self.options.emulator} emulator..."):
             await self.supervisor.wait_ready([emulator], 120 if kind == "ministack" else 30)
+        self._started_emulator = True
         return endpoint
 
     async def _watch(self, stop: asyncio.Event) -> int:
