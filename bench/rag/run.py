@@ -12,8 +12,15 @@ Phases:
 2. search  hybrid (BM25 + vector, RRF), vector-only and BM25-only searches as one owner,
            each timed end to end including the query embedding; the first search after
            indexing rebuilds the BM25 snapshot and is reported separately.
+3. quality hit@1, hit@5 and MRR@10 of each mode on the two labelled sets of
+           `services/rag/tests/` (the guides' own words, and paraphrases), searching as
+           the same owner, so the other documents it sees are distractors.
+
+`--quality-only` skips the timed searches and replaces only the `quality` figures of an
+existing results file (`--chunks 65` is the starter guides alone).
 
 Usage: uv run python bench/rag/run.py [--chunks 10000] [--queries 300] [--quick]
+       [--quality-only]
 """
 
 from __future__ import annotations
@@ -39,13 +46,18 @@ from marketscope_rag.embeddings.minilm import MiniLMEmbedder
 from marketscope_rag.embeddings.tokens import TokenCounter
 from marketscope_rag.indexing.chunking import Chunker
 from marketscope_rag.search.records import ChunkRecord
-from marketscope_rag.search.retrieval import ChunkIndex
+from marketscope_rag.search.retrieval import ChunkIndex, SearchMode
 from marketscope_rag.starter import STARTER_DOCUMENTS, starter_document
 
 RESULTS_FILE = Path(__file__).resolve().parents[1] / "results" / "rag.json"
 TARGET_P95_MS = 50.0
 OWNERS = [f"user-{i:02d}" for i in range(20)] + ["shared"]
-QUESTIONS = Path(__file__).resolve().parents[2] / "services/rag/tests/retrieval_questions.json"
+LABELS = Path(__file__).resolve().parents[2] / "services/rag/tests"
+LABELLED_SETS = {
+    "questions": LABELS / "retrieval_questions.json",
+    "paraphrases": LABELS / "retrieval_paraphrases.json",
+}
+MODES: tuple[SearchMode, ...] = ("bm25", "vector", "hybrid")
 
 
 def source_roots() -> list[Path]:
@@ -92,6 +104,38 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def relevant(record: ChunkRecord, label: dict[str, str]) -> bool:
+    # As the quality test decides it: the labelled passage, whitespace-insensitive.
+    return record.filename == label["document"] and label["answer"] in " ".join(record.text.split())
+
+
+def quality(index: ChunkIndex, owners: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """hit@1, hit@5 and MRR@10 of each mode on each labelled set."""
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for set_name, path in LABELLED_SETS.items():
+        labels = json.loads(path.read_text())
+        figures[set_name] = {}
+        for mode in MODES:
+            firsts: list[int | None] = []
+            for label in labels:
+                hits = index.search(label["question"], k=10, owners=owners, mode=mode)
+                ranks = [i for i, h in enumerate(hits, start=1) if relevant(h.record, label)]
+                firsts.append(ranks[0] if ranks else None)
+            n = len(labels)
+            figures[set_name][mode] = {
+                "hit@1": round(sum(r == 1 for r in firsts) / n, 3),
+                "hit@5": round(sum(r is not None and r <= 5 for r in firsts) / n, 3),
+                "mrr": round(sum(1 / r for r in firsts if r is not None) / n, 3),
+            }
+            m = figures[set_name][mode]
+            print(
+                f"  {set_name:<11} {mode:<6} hit@1 {m['hit@1']:.3f} hit@5 {m['hit@5']:.3f}"
+                f" MRR {m['mrr']:.3f}",
+                flush=True,
+            )
+    return figures
+
+
 def rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
@@ -101,6 +145,11 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--quick", action="store_true", help="1,000 chunks, 60 queries")
+    parser.add_argument(
+        "--quality-only",
+        action="store_true",
+        help="measure retrieval quality only; update the quality figures of the results file",
+    )
     args = parser.parse_args()
     if args.quick:
         args.chunks, args.queries = 1_000, 60
@@ -157,10 +206,26 @@ def main() -> int:
     index_seconds = time.perf_counter() - started
     print(f"indexed {total} chunks from {docs} documents in {index_seconds:.1f}s", flush=True)
 
-    labelled = [item["question"] for item in json.loads(QUESTIONS.read_text())]
+    owner = OWNERS[0]
+    print(f"retrieval quality as {owner} over {total} chunks", flush=True)
+    quality_figures = {
+        "corpus_chunks": total,
+        "searched_as": [owner, "shared"],
+        "k": 10,
+        "sets": quality(index, [owner, "shared"]),
+    }
+    if args.quality_only:
+        index.close()
+        existing = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {}
+        existing["quality"] = quality_figures
+        RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS_FILE.write_text(json.dumps(existing, indent=2) + "\n")
+        print(f"updated the quality figures of {RESULTS_FILE}")
+        return 0
+
+    labelled = [item["question"] for item in json.loads(LABELLED_SETS["questions"].read_text())]
     derived = [" ".join(text.split()[:8]) for text in sample_texts]
     queries = [rng.choice(labelled + derived) for _ in range(args.queries)]
-    owner = OWNERS[0]
     t0 = time.perf_counter()
     index.search(queries[0], k=5, owners=[owner, "shared"])
     first_search_ms = (time.perf_counter() - t0) * 1000
@@ -169,10 +234,11 @@ def main() -> int:
 
     latencies: dict[str, list[float]] = {"hybrid": [], "vector": [], "bm25": [], "embed": []}
     print(f"searching: {len(queries)} queries per mode as {owner}", flush=True)
-    for mode in ("hybrid", "vector", "bm25"):
+    timed: tuple[SearchMode, ...] = ("hybrid", "vector", "bm25")
+    for mode in timed:
         for number, query in enumerate(queries, start=1):
             t0 = time.perf_counter()
-            index.search(query, k=5, owners=[owner, "shared"], mode=mode)  # type: ignore[arg-type]
+            index.search(query, k=5, owners=[owner, "shared"], mode=mode)
             latencies[mode].append((time.perf_counter() - t0) * 1000)
             if number % 100 == 0:
                 print(f"  {mode}: {number}/{len(queries)}", flush=True)
@@ -216,6 +282,7 @@ def main() -> int:
             "rss_after_search": round(rss_mib(), 1),
             "peak_rss": round(peak_rss, 1),
         },
+        "quality": quality_figures,
     }
     index.close()
     print(json.dumps(result, indent=2))
