@@ -194,7 +194,12 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
         )
         rag_url = await started.enter_async_context(
             served(
-                create_rag(RagSettings(index_path=index_path, poll_wait_seconds=1), aws_settings)
+                create_rag(
+                    RagSettings(
+                        index_path=index_path, poll_wait_seconds=1, reconcile_index_at_start=False
+                    ),
+                    aws_settings,
+                )
             )
         )
         chat_url = await started.enter_async_context(

@@ -38,7 +38,8 @@ SERVICES: dict[str, AppFactory] = {
         MarketDataSettings(live_refresh=False, embedded_scheduler=False), aws
     ),
     "rag": lambda aws, tmp: create_rag(
-        RagSettings(index_path=tmp / "index", poll_wait_seconds=1), aws
+        RagSettings(index_path=tmp / "index", poll_wait_seconds=1, reconcile_index_at_start=False),
+        aws,
     ),
     "chat": lambda aws, _tmp: create_chat(ChatSettings(), aws),
     "notifier": lambda aws, _tmp: create_notifier(NotifierSettings(), aws),

@@ -87,7 +87,10 @@ async def running_services(
         market_data = create_market_data(
             MarketDataSettings(embedded_scheduler=False, live_refresh=False), aws_settings
         )
-        rag = create_rag(RagSettings(index_path=index_path, poll_wait_seconds=1), aws_settings)
+        rag = create_rag(
+            RagSettings(index_path=index_path, poll_wait_seconds=1, reconcile_index_at_start=False),
+            aws_settings,
+        )
         market_data_url = await stack.enter_async_context(served(market_data))
         rag_url = await stack.enter_async_context(served(rag))
         services = Services(market_data_url, rag_url, key)

@@ -97,6 +97,8 @@ def make_rag(provisioned: str, aws_settings: AwsSettings, tmp_path: Path) -> Mak
             "index_path": tmp_path / f"chroma-{uuid.uuid4().hex[:6]}",
             "poll_wait_seconds": 1,
             "max_upload_bytes": MAX_UPLOAD_BYTES,
+            # The suite's apps share one table: only the reconcile tests reconcile.
+            "reconcile_index_at_start": False,
             **overrides,
         }
         app = create_app(Settings(**values), aws_settings)

@@ -60,7 +60,9 @@ async def test_published_document_events_match_the_committed_schemas(
     for topic_arn in topic_arns:
         await subscribe_queue(sns, topic_arn, queue.arn)
 
-    settings = Settings(index_path=tmp_path / "chroma", poll_wait_seconds=1)
+    settings = Settings(
+        index_path=tmp_path / "chroma", poll_wait_seconds=1, reconcile_index_at_start=False
+    )
     app = create_app(settings, aws_settings)
     owner = f"contract-{uuid.uuid4().hex[:8]}"
     async with running(app) as client:

@@ -3,13 +3,15 @@
 Building makes no AWS call (clients connect on first use). It does load the embedding
 model and open the Chroma index, both blocking, in a worker thread. The index directory
 is locked for as long as it is open (`VectorIndex`): a second process pointed at it fails
-here, at start-up, instead of corrupting it. `Components.aclose` releases it.
+here, at start-up, instead of corrupting it. `Components.aclose` releases it. The
+`IndexReconciler` brings the index in line with the table once the app has started.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from marketscope_events import DynamoDBEventStore, OutboxRelay
 from marketscope_platform.aws import AwsClients
@@ -21,9 +23,11 @@ from marketscope_rag.embeddings.tokens import TokenCounter
 from marketscope_rag.handlers import DocumentEventHandlers
 from marketscope_rag.indexing.chunking import Chunker
 from marketscope_rag.indexing.indexer import Indexer, IndexingLimits
+from marketscope_rag.indexing.reconcile import IndexReconciler
 from marketscope_rag.indexing.turns import FairTurns
 from marketscope_rag.quotas.usage import Quotas, UsageLedger
 from marketscope_rag.search.retrieval import ChunkIndex
+from marketscope_rag.search.vector_index import VectorIndex
 from marketscope_rag.service import DocumentService
 from marketscope_rag.settings import Settings
 from marketscope_rag.store import DocumentRepository
@@ -45,6 +49,16 @@ def build_embedder(settings: Settings) -> Embedder:
     return MiniLMEmbedder()
 
 
+def open_index(path: Path, embedder: Embedder) -> tuple[VectorIndex, ChunkIndex]:
+    """The Chroma collection (which the reconciler lists) and the index over it."""
+    vectors = VectorIndex(path, embedder)
+    try:
+        return vectors, ChunkIndex(vectors, embedder)
+    except BaseException:
+        vectors.close()
+        raise
+
+
 @dataclass
 class Components:
     settings: Settings
@@ -56,6 +70,7 @@ class Components:
     usage: UsageLedger
     documents: DocumentService
     handlers: DocumentEventHandlers
+    reconciler: IndexReconciler
 
     async def aclose(self) -> None:
         self.index.close()
@@ -78,7 +93,7 @@ async def build_components(
     )
     embedder = await asyncio.to_thread(build_embedder, settings)
     # Opened last: nothing after it can fail and leave the directory locked.
-    index = await asyncio.to_thread(ChunkIndex.open, settings.index_path, embedder)
+    vectors, index = await asyncio.to_thread(open_index, settings.index_path, embedder)
     usage = UsageLedger(
         dynamodb,
         settings.table_name,
@@ -116,4 +131,5 @@ async def build_components(
         usage=usage,
         documents=documents,
         handlers=DocumentEventHandlers(indexer),
+        reconciler=IndexReconciler(repository, vectors, index, indexer),
     )

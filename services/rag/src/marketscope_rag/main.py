@@ -1,9 +1,10 @@
 """The rag app, served as ``uvicorn marketscope_rag.main:app``, and the background jobs it
 starts.
 
-One process is the API, the indexer (consuming DocumentUploaded from its queue) and the
-outbox relay, because one process must own the Chroma directory: the API deletes chunks,
-the indexer writes them, both search it.
+One process is the API, the indexer (consuming DocumentUploaded from its queue), the
+outbox relay and, once at start, the reconciler of the index with the table, because one
+process must own the Chroma directory: the API deletes chunks, the indexer writes them,
+the reconciler repairs them, all of them search it.
 """
 
 from __future__ import annotations
@@ -36,18 +37,24 @@ DOCUMENTS_IN_HAND = 32
 
 
 def readiness_checks(
-    settings: Settings, aws: AwsClients, _components: Components
+    settings: Settings, aws: AwsClients, components: Components
 ) -> list[ReadinessCheck]:
-    return [
+    checks = [
         table_check(aws, settings.table_name),
         queue_check(aws, settings.queue_name),
         bucket_check(aws, settings.documents_bucket),
     ]
+    if settings.reconcile_index_at_start:
+        # Never fails: it reports how far reconciling the index with the table got.
+        checks.append(components.reconciler.readiness_check())
+    return checks
 
 
 def start_background(components: Components, tasks: BackgroundTasks) -> None:
     settings = components.settings
     tasks.start("outbox-relay", run_relay(components.relay))
+    if settings.reconcile_index_at_start:
+        tasks.start("index-reconciler", components.reconciler.run)
     tasks.start(
         "consumer",
         run_consumer(

@@ -45,3 +45,6 @@ class Settings(ServiceSettings):
     openai_base_url: str | None = None
     openai_embedding_model: str = "text-embedding-3-small"
     poll_wait_seconds: int = Field(default=10, ge=0, le=20)
+    # Off only where many short-lived apps share one table (the test suite): each would
+    # otherwise re-embed every document the others left there.
+    reconcile_index_at_start: bool = True

@@ -36,7 +36,11 @@ from marketscope_rag.errors import ConflictError, StorageUnavailableError
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
+    from types_aiobotocore_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        QueryInputTypeDef,
+        ScanInputTypeDef,
+    )
 
 # An upload takes seconds; a claim this old without a document is a dead upload's.
 STALE_CLAIM_SECONDS = 120
@@ -126,6 +130,29 @@ class DocumentRepository:
         while True:
             with _storage_errors():
                 response = await self._db.query(**request)
+            states += [
+                DocumentState.model_validate_json(item["state"]["S"])
+                for item in response.get("Items", [])
+            ]
+            if "LastEvaluatedKey" not in response:
+                return states
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    async def list_all(self) -> list[DocumentState]:
+        """Every owner's documents (deleted ones included), from the owners' lists: one
+        scan of the table, for work that must see all documents at once (reconciling the
+        index with the table at start)."""
+        states: list[DocumentState] = []
+        request: ScanInputTypeDef = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(pk, :prefix)",
+            "ExpressionAttributeValues": {":prefix": {"S": "Documents#"}},
+            "ProjectionExpression": "#state",
+            "ExpressionAttributeNames": {"#state": "state"},
+        }
+        while True:
+            with _storage_errors():
+                response = await self._db.scan(**request)
             states += [
                 DocumentState.model_validate_json(item["state"]["S"])
                 for item in response.get("Items", [])

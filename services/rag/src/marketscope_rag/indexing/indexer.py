@@ -135,6 +135,39 @@ class Indexer:
             await self._usage.release(state.owner, chunks=-added)
         return IndexingResult(document_id, "indexed", len(records))
 
+    async def restore(self, state: DocumentState) -> int:
+        """Put the chunks of the version ``state`` says is indexed back into the index (it
+        lost them, or holds other chunks of the document): that object version is read,
+        chunked and embedded as `index` does, and swapped in, which drops every other
+        chunk of the document. Nothing is appended: the stream already records this
+        version as indexed, and its chunks are already counted in the owner's quota.
+
+        Raises `DocumentUnreadableError` when the object version is gone or unreadable.
+        """
+        version_id = state.indexed_version_id
+        if version_id is None:
+            raise ValueError(f"document {state.document_id} has no indexed version")
+        # Chunks cite the version they were cut from, not the latest upload.
+        indexed = state.model_copy(update={"version_id": version_id})
+        try:
+            data = await self._objects.get(indexed.key, version_id)
+            records = await self._turns.run(indexed.owner, self._prepare, indexed, data)
+        except (ExtractionError, ObjectMissingError) as exc:
+            raise DocumentUnreadableError(str(exc)) from exc
+        vectors = await self._embed(indexed.owner, [record.search_text for record in records])
+        await asyncio.to_thread(self._index.replace_document, state.document_id, records, vectors)
+        if len(records) != state.chunk_count:
+            # Chunking settings changed since it was indexed: the quota counts the old number.
+            logger.warning(
+                "restored document has a different chunk count",
+                extra={
+                    "document_id": state.document_id,
+                    "chunks": len(records),
+                    "recorded": state.chunk_count,
+                },
+            )
+        return len(records)
+
     async def _fail(self, state: DocumentState, reason: str) -> NoReturn:
         failed = DocumentIndexingFailed(
             document_id=state.document_id, version_id=state.version_id, reason=reason
