@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from marketscope_chat.conversations.state import MessageEntry, ToolCallEntry
+from marketscope_chat.conversations.state import ConversationState, fold
 from marketscope_chat.schemas import MessageOut
 from marketscope_chat.turns import Turn
 from marketscope_events import CATALOG, Envelope
@@ -20,35 +20,15 @@ UNFINISHED = "The answer was not finished: the request ended before it."
 
 
 def answer_message(turn: Turn, question_id: str | None) -> MessageOut:
-    """The turn's answer as the conversation will show it once stored."""
-    events = [CATALOG.decode(e).data for e in answer_events(turn, question_id or "")]
-    answer = events[-1]
-    assert isinstance(answer, AssistantMessageCompleted)
-    calls = [
-        ToolCallEntry(
-            call_id=e.call_id,
-            name=e.name,
-            arguments=e.arguments,
-            round=e.round,
-            ok=e.ok,
-            result=e.result,
-            summary=e.summary,
-            error=e.error,
-            duration_ms=e.duration_ms,
-        )
-        for e in events[:-1]
-        if isinstance(e, ToolCallRecorded)
-    ]
-    entry = MessageEntry(
-        answer.message_id,
-        "assistant",
-        answer.content,
-        answer.completed_at,
-        reply_to=question_id,
-        tool_calls=tuple(calls),
-        answer=answer,
+    """The turn's answer as the conversation will show it once stored: its events folded
+    as the conversation folds them."""
+    now = datetime.now(UTC)
+    state = ConversationState(
+        id=turn.conversation_id or "", owner="", title=None, created_at=now, updated_at=now
     )
-    return MessageOut.of(entry)
+    for envelope in answer_events(turn, question_id or ""):
+        state = fold(state, CATALOG.decode(envelope))
+    return MessageOut.of(state.messages[-1])
 
 
 def answer_events(
