@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Sequence
@@ -44,7 +43,7 @@ from parallel_tools import run_parallel_tools
 from provider_latency import PROVIDER_LATENCY_SECONDS, with_provider_latency
 from proxy import run_proxy_overhead
 from report import print_report
-from stack import REGION, Stack, log, running_stack
+from stack import REGION, Stack, log, machine_facts, running_stack
 from token_usage import run_token_usage
 
 from marketscope_chat.settings import Settings as ChatSettings
@@ -136,12 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "chat",
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": round(time.monotonic() - clock, 1),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_at_start": load_at_start,
-            "load_average_at_end": list(os.getloadavg()),
-        },
+        "machine": machine_facts(load_at_start),
         "parameters": {
             "quick": args.quick,
             "repetitions": args.repetitions,

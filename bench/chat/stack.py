@@ -4,12 +4,16 @@ provider against the scripted model server), the scripted model server itself an
 gateway, all on one provisioned emulator. They are started one after the other without
 waiting (each port is chosen as its process starts, so the later ones know the earlier
 ones' URLs), then the run waits for every /healthz.
+
+``running_stack(priced=False)`` leaves out the compatible chat and the model server (their
+URLs are then empty), and ``env`` adds variables to named servers' environments.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import secrets
 import signal
 import subprocess
@@ -34,6 +38,16 @@ START_SECONDS = 120.0  # six processes importing at once on two cores
 PRICED_MODEL = "gpt-4o-mini"
 PRICED_MODEL_CONTEXT = 128_000
 UNLIMITED_TOKENS = 1_000_000_000  # a run asks far more than a user's default day
+
+
+def machine_facts(load_at_start: list[float]) -> dict[str, object]:
+    """What a result file says about the machine it was measured on."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": list(os.getloadavg()),
+    }
 
 
 def cpu_ms(pid: int) -> float:
@@ -112,13 +126,18 @@ class Stack:
     market_data_pid: int
     rag: str
     chat: str  # the offline engine
-    chat_priced: str  # the compatible provider, against the scripted model server
-    model_server: str
+    chat_priced: str  # the compatible provider, against the scripted model server ("" if off)
+    model_server: str  # "" if off
     gateway: str
 
 
 @contextlib.contextmanager
-def running_stack() -> Iterator[Stack]:
+def running_stack(
+    *, priced: bool = True, env: Mapping[str, Mapping[str, str]] | None = None
+) -> Iterator[Stack]:
+    """``env``: extra variables by server name (``market-data``, ``rag``, ``chat``,
+    ``chat-priced``, ``gateway``)."""
+    extra = env or {}
     key = secrets.token_urlsafe(48)  # 48 random bytes: a key no published default matches
     with EmulatorProcess(port=free_port()) as emulator:
         log(f"emulator on {emulator.endpoint}; provisioning")
@@ -139,6 +158,7 @@ def running_stack() -> Iterator[Stack]:
                         "MARKETSCOPE_MARKET_DATA_LIVE_REFRESH": "false",
                         "MARKETSCOPE_MARKET_DATA_EMBEDDED_SCHEDULER": "false",
                         "MARKETSCOPE_MARKET_DATA_LOG_LEVEL": "WARNING",
+                        **extra.get("market-data", {}),
                     },
                 )
             )
@@ -153,12 +173,11 @@ def running_stack() -> Iterator[Stack]:
                         "MARKETSCOPE_RAG_INDEX_PATH": str(index),
                         "MARKETSCOPE_RAG_POLL_WAIT_SECONDS": "1",
                         "MARKETSCOPE_RAG_LOG_LEVEL": "WARNING",
+                        **extra.get("rag", {}),
                     },
                 )
             )
             rag = servers[-1].url
-            servers.append(start_server("model", "fake_model:create_app", {}, factory=True))
-            model_server = servers[-1].url
             chat_env = {
                 **common,
                 "MARKETSCOPE_CHAT_MARKET_DATA_URL": market_data,
@@ -166,19 +185,28 @@ def running_stack() -> Iterator[Stack]:
                 "MARKETSCOPE_CHAT_DAILY_TOKEN_BUDGET": str(UNLIMITED_TOKENS),
                 "MARKETSCOPE_CHAT_LOG_LEVEL": "WARNING",
             }
-            servers.append(start_server("chat", "marketscope_chat.main:app", chat_env))
+            servers.append(
+                start_server(
+                    "chat", "marketscope_chat.main:app", {**chat_env, **extra.get("chat", {})}
+                )
+            )
             chat = servers[-1].url
-            priced_env = {
-                **chat_env,
-                "MARKETSCOPE_CHAT_LLM_PROVIDER": "compatible",
-                "MARKETSCOPE_CHAT_LLM_BASE_URL": f"{model_server}/v1",
-                "MARKETSCOPE_CHAT_LLM_API_KEY": "bench-model-key",
-                "MARKETSCOPE_CHAT_LLM_MODEL": PRICED_MODEL,
-                "MARKETSCOPE_CHAT_LLM_CONTEXT_TOKENS": str(PRICED_MODEL_CONTEXT),
-                "MARKETSCOPE_CHAT_LLM_MAX_RETRIES": "0",
-            }
-            servers.append(start_server("chat-priced", "marketscope_chat.main:app", priced_env))
-            chat_priced = servers[-1].url
+            chat_priced = model_server = ""
+            if priced:
+                servers.append(start_server("model", "fake_model:create_app", {}, factory=True))
+                model_server = servers[-1].url
+                priced_env = {
+                    **chat_env,
+                    "MARKETSCOPE_CHAT_LLM_PROVIDER": "compatible",
+                    "MARKETSCOPE_CHAT_LLM_BASE_URL": f"{model_server}/v1",
+                    "MARKETSCOPE_CHAT_LLM_API_KEY": "bench-model-key",
+                    "MARKETSCOPE_CHAT_LLM_MODEL": PRICED_MODEL,
+                    "MARKETSCOPE_CHAT_LLM_CONTEXT_TOKENS": str(PRICED_MODEL_CONTEXT),
+                    "MARKETSCOPE_CHAT_LLM_MAX_RETRIES": "0",
+                    **extra.get("chat-priced", {}),
+                }
+                servers.append(start_server("chat-priced", "marketscope_chat.main:app", priced_env))
+                chat_priced = servers[-1].url
             servers.append(
                 start_server(
                     "gateway",
@@ -191,6 +219,7 @@ def running_stack() -> Iterator[Stack]:
                         "MARKETSCOPE_GATEWAY_RATE_LIMIT_PER_USER": "100000000/minute",
                         "MARKETSCOPE_GATEWAY_RATE_LIMIT_PER_IP": "100000000/minute",
                         "MARKETSCOPE_GATEWAY_LOG_LEVEL": "WARNING",
+                        **extra.get("gateway", {}),
                     },
                 )
             )

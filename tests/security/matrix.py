@@ -348,6 +348,71 @@ async def write_into_a_conversation(stack: Stack) -> None:
     await _a_still_has(stack, a_conversation)
 
 
+# ------------------------------------------------------------------ analyses
+
+
+async def _an_analysis(stack: Stack, account: Account) -> dict[str, Any]:
+    response = await stack.client.post(
+        "/api/v1/analyses",
+        json={"kind": "stock", "symbols": ["AAPL"], "question": "Is the margin safe?"},
+        headers=account.headers,
+    )
+    assert response.status_code == 202, response.text
+    analysis: dict[str, Any] = response.json()
+    return analysis
+
+
+async def _a_still_has_analysis(stack: Stack, analysis: dict[str, Any]) -> None:
+    response = await stack.client.get(
+        f"/api/v1/analyses/{analysis['analysis_id']}", headers=stack.a.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] != "cancelled", response.text
+    await a_keeps_everything(stack)
+
+
+@owner_case("POST", "/api/v1/analyses")
+async def request_an_analysis(stack: Stack) -> None:
+    a_analysis = await _an_analysis(stack, stack.a)
+    response = await stack.client.post(
+        "/api/v1/analyses", json={"kind": "stock", "symbols": ["AAPL"]}, headers=stack.b.headers
+    )
+    answered(stack, response, 202)
+    b_analysis = response.json()
+    a_list = await stack.client.get("/api/v1/analyses", headers=stack.a.headers)
+    assert b_analysis["analysis_id"] not in a_list.text
+    await _a_still_has_analysis(stack, a_analysis)
+
+
+@owner_case("GET", "/api/v1/analyses")
+async def list_analyses(stack: Stack) -> None:
+    a_analysis = await _an_analysis(stack, stack.a)
+    own = await stack.client.get("/api/v1/analyses", headers=stack.a.headers)
+    assert a_analysis["analysis_id"] in own.text, own.text
+    response = await stack.client.get(
+        "/api/v1/analyses", params={"limit": 100}, headers=stack.b.headers
+    )
+    answered(stack, response)
+    assert a_analysis["analysis_id"] not in response.text
+
+
+@owner_case("GET", "/api/v1/analyses/{analysis_id}")
+async def read_an_analysis(stack: Stack) -> None:
+    a_analysis = await _an_analysis(stack, stack.a)
+    path = f"/api/v1/analyses/{a_analysis['analysis_id']}"
+    own = await stack.client.get(path, headers=stack.a.headers)
+    assert own.status_code == 200, own.text
+    refused(stack, await stack.client.get(path, headers=stack.b.headers))
+
+
+@owner_case("DELETE", "/api/v1/analyses/{analysis_id}")
+async def cancel_an_analysis(stack: Stack) -> None:
+    a_analysis = await _an_analysis(stack, stack.a)
+    path = f"/api/v1/analyses/{a_analysis['analysis_id']}"
+    refused(stack, await stack.client.delete(path, headers=stack.b.headers))
+    await _a_still_has_analysis(stack, a_analysis)
+
+
 @owner_case("GET", "/api/v1/usage")
 async def read_usage(stack: Stack) -> None:
     answered(stack, await stack.client.get("/api/v1/usage", headers=stack.b.headers))

@@ -45,7 +45,7 @@ def receive_marked(
     return None
 
 
-def test_a_quote_update_reaches_chat_and_notifier_but_not_rag(
+def test_a_quote_update_reaches_the_notifier_but_not_chat_or_rag(
     clients: Clients, resolved: list[Any]
 ) -> None:
     sns, sqs = clients.client("sns"), clients.client("sqs")
@@ -68,11 +68,11 @@ def test_a_quote_update_reaches_chat_and_notifier_but_not_rag(
         MessageAttributes=message_attributes(envelope),
     )
 
-    for service in ("chat", "notifier"):
-        url = sqs.get_queue_url(QueueName=f"marketscope-{service}")["QueueUrl"]
-        message = receive_marked(sqs, url, envelope.id, seconds=DELIVERY_DEADLINE_SECONDS)
-        assert message is not None, service
-        assert message["Body"] == envelope.to_json()  # raw delivery: the envelope itself
-        assert message["MessageAttributes"]["type"]["StringValue"] == envelope.type
-    rag = sqs.get_queue_url(QueueName="marketscope-rag")["QueueUrl"]
-    assert receive_marked(sqs, rag, envelope.id, seconds=2) is None
+    url = sqs.get_queue_url(QueueName="marketscope-notifier")["QueueUrl"]
+    message = receive_marked(sqs, url, envelope.id, seconds=DELIVERY_DEADLINE_SECONDS)
+    assert message is not None
+    assert message["Body"] == envelope.to_json()  # raw delivery: the envelope itself
+    assert message["MessageAttributes"]["type"]["StringValue"] == envelope.type
+    for service in ("chat", "rag"):  # analysis jobs and documents only
+        queue = sqs.get_queue_url(QueueName=f"marketscope-{service}")["QueueUrl"]
+        assert receive_marked(sqs, queue, envelope.id, seconds=2) is None, service

@@ -201,6 +201,21 @@ def test_names_codes_ordinals_words_addresses_and_citations_are_not_numbers(text
     assert extract_numbers(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("RSI(14) is 61.2", ["61.2"]),
+        ("RSI 61.2 and RSI 14", ["61.2"]),
+        ("above its SMA 50 (423.10) and SMA 200", ["423.10"]),
+        ("the SMA 50/200 cross and MACD(12, 26, 9) at 1.2", ["1.2"]),
+        ("its one-day 95% VaR is 1.52%, VaR 95 of 2% and 99 % VaR 3%", ["1.52%", "2%", "3%"]),
+        ("EMA 20 of 30.5", ["30.5"]),
+    ],
+)
+def test_indicator_names_with_their_windows_are_labels(text: str, numbers: list[str]) -> None:
+    assert texts(text) == numbers
+
+
 def test_list_markers_at_line_start_are_not_numbers() -> None:
     text = "Steps:\n1. buy 3 shares\n2) sell\n  - 3. hold 1.5 years\n10. done"
     assert texts(text) == ["3", "1.5"]

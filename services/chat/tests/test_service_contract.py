@@ -15,7 +15,7 @@ class TestChatService(ServiceContract):
     service = SERVICES["chat"]
     settings_class = Settings
     create_app = staticmethod(create_app)
-    readiness_checks = ("queue", "table")
+    readiness_checks = ("bucket", "queue", "table")
     readme = Path(__file__).resolve().parents[1] / "README.md"
     probe_path = "/conversations"
     # No event handlers yet (nothing consumes its queue), so no test_handlers.py.

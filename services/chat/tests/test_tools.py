@@ -112,6 +112,22 @@ async def test_each_market_tool_answers_what_market_data_answers(services: Servi
     assert json.loads(risk.for_model) == risk.data
     assert risk.summary.startswith("risk of AAPL, MSFT vs ^GSPC over ")
 
+    portfolio = await run_one(
+        toolbox, "portfolio_risk", {"symbols": ["AAPL", "MSFT"], "weights": [0.7, 0.3]}
+    )
+    assert portfolio.data == await direct_json(
+        services,
+        "/risk/portfolio",
+        symbols="AAPL,MSFT",
+        benchmark="^GSPC",
+        period="1y",
+        weights="0.7,0.3",
+    )
+    assert portfolio.summary.startswith("portfolio risk of AAPL, MSFT over ")
+    assert portfolio.summary.endswith(
+        f"largest risk contributor {portfolio.data['largest_risk_contributor']}"
+    )
+
     compare = await run_one(toolbox, "compare", {"symbols": ["GOOG", "IBM"]})
     assert compare.data == {
         "symbols": ["GOOG", "IBM"],
@@ -435,6 +451,12 @@ async def test_invalid_market_arguments_name_the_field(services: Services) -> No
             call("compare", {"symbols": ["AAPL"]}, "one-symbol"),
             call("risk", {"symbols": ["AAPL", "aapl"]}, "repeated"),
             call("search_documents", {"query": "x", "limit": 11}, "too-many"),
+            call("portfolio_risk", {"symbols": ["AAPL", "IBM"], "weights": [0.5]}, "weights"),
+            call(
+                "portfolio_risk",
+                {"symbols": ["AAPL", "IBM"], "weights": [0.5, 0.6]},
+                "sum",
+            ),
         ],
         context(),
     )
@@ -445,6 +467,10 @@ async def test_invalid_market_arguments_name_the_field(services: Services) -> No
     assert errors[3].startswith("invalid arguments: symbols: List should have at least 2 items")
     assert errors[4] == "invalid arguments: symbols: Value error, symbols repeat: AAPL"
     assert errors[5].startswith("invalid arguments: limit: Input should be less than or equal")
+    assert errors[6] == (
+        "invalid arguments: (arguments): Value error, 1 weights for 2 symbols: give one each"
+    )
+    assert errors[7] == "invalid arguments: (arguments): Value error, the weights sum to 1.1, not 1"
 
 
 async def test_cancelling_the_round_cancels_its_tools() -> None:
@@ -476,6 +502,7 @@ async def test_every_tool_has_a_valid_json_schema_of_an_object(internal_key: str
         "profile",
         "compare",
         "watchlist",
+        "portfolio_risk",
         "search_documents",
     }
     for spec in specs:

@@ -262,8 +262,9 @@ def openai_chunk(completion_id: str, delta: dict[str, Any], finish: str | None) 
 
 @dataclass
 class FakeChat:
-    """chat's HTTP interface: conversations scoped to the signed caller, messages
-    answered as server-sent events (or JSON), usage, and the OpenAI-compatible routes.
+    """chat's HTTP interface: conversations and analyses scoped to the signed caller,
+    messages answered as server-sent events (or JSON), usage, and the OpenAI-compatible
+    routes.
 
     ``hold``: after its first frame a stream waits for this event (a test sets it once
     the frame reached it through the gateway). ``cut_short`` is set when a stream's
@@ -275,6 +276,9 @@ class FakeChat:
     hold: asyncio.Event | None = None
     budget_spent: bool = False
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    analyses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (method, path with query) of every analyses request, as it reached chat.
+    analysis_requests: list[tuple[str, str]] = field(default_factory=list)
     callers: list[Identity] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
     accepts: list[str | None] = field(default_factory=list)
@@ -285,6 +289,14 @@ class FakeChat:
     def own(self, conversation_id: str, caller: Identity) -> dict[str, Any] | None:
         conversation = self.conversations.get(conversation_id)
         return conversation if conversation and conversation["owner"] == caller.user_id else None
+
+    def own_analysis(self, analysis_id: str, caller: Identity) -> dict[str, Any] | None:
+        analysis = self.analyses.get(analysis_id)
+        return analysis if analysis and analysis["owner"] == caller.user_id else None
+
+    def seen(self, request: Request) -> None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        self.analysis_requests.append((request.method, target))
 
     def summary(self, conversation: dict[str, Any]) -> dict[str, Any]:
         hidden = {"owner", "messages"}
@@ -337,7 +349,7 @@ class FakeChat:
         async def create(body: dict[str, Any], caller: Caller) -> dict[str, Any]:
             self.callers.append(caller)
             now = "2024-05-01T12:00:00Z"
-            conversation = {
+            conversation: dict[str, Any] = {
                 "id": uuid.uuid4().hex,
                 "title": body.get("title"),
                 "created_at": now,
@@ -404,6 +416,77 @@ class FakeChat:
                 conversation["messages"].append(reply)
                 return JSONResponse({"message": reply})
             return StreamingResponse(self.frames(message_id), media_type="text/event-stream")
+
+        @app.post("/analyses", status_code=202, response_model=None)
+        async def request_analysis(request: Request, caller: Caller) -> Response:
+            self.seen(request)
+            self.callers.append(caller)
+            self.bodies.append(await request.body())
+            body = json.loads(await request.body())
+            unknown = [symbol for symbol in body["symbols"] if symbol == "NOPE"]
+            if unknown:
+                return problem(422, f"Unknown symbols: {unknown}.", request.url.path)
+            if self.budget_spent:
+                retry = {"Retry-After": "3600"}
+                return problem(429, "The daily budget is spent.", request.url.path, **retry)
+            analysis_id = uuid.uuid4().hex
+            analysis = {
+                "analysis_id": analysis_id,
+                "kind": body["kind"],
+                "symbols": body["symbols"],
+                "status": "queued",
+                "progress": {"stage": "queued", "percent": 0},
+                "report": None,
+                "owner": caller.user_id,
+            }
+            self.analyses[analysis_id] = analysis
+            return JSONResponse(
+                {k: v for k, v in analysis.items() if k != "owner"},
+                status_code=202,
+                headers={"Location": f"/analyses/{analysis_id}"},
+            )
+
+        @app.get("/analyses", response_model=None)
+        async def analyses(
+            request: Request, caller: Caller, limit: int = 20, cursor: str | None = None
+        ) -> Response:
+            self.seen(request)
+            self.callers.append(caller)
+            if cursor is not None and not cursor.isdigit():
+                return problem(422, "Not a cursor of this listing.", request.url.path)
+            mine = [a for a in self.analyses.values() if a["owner"] == caller.user_id][::-1]
+            start = int(cursor or 0)
+            more = start + limit < len(mine)
+            return JSONResponse(
+                {
+                    "items": [
+                        {k: v for k, v in a.items() if k != "owner"}
+                        for a in mine[start : start + limit]
+                    ],
+                    "next_cursor": str(start + limit) if more else None,
+                }
+            )
+
+        @app.get("/analyses/{analysis_id}", response_model=None)
+        async def analysis(analysis_id: str, request: Request, caller: Caller) -> Response:
+            self.seen(request)
+            self.callers.append(caller)
+            found = self.own_analysis(analysis_id, caller)
+            if found is None:
+                return problem(404, "No such analysis.", request.url.path)
+            return JSONResponse({k: v for k, v in found.items() if k != "owner"})
+
+        @app.delete("/analyses/{analysis_id}", status_code=204, response_model=None)
+        async def cancel(analysis_id: str, request: Request, caller: Caller) -> Response:
+            self.seen(request)
+            self.callers.append(caller)
+            found = self.own_analysis(analysis_id, caller)
+            if found is None:
+                return problem(404, "No such analysis.", request.url.path)
+            if found["status"] in {"completed", "failed", "cancelled"}:
+                return problem(409, f"The analysis is {found['status']}.", request.url.path)
+            found["status"] = "cancelled"
+            return Response(status_code=204)
 
         @app.get("/usage")
         async def usage(caller: Caller) -> dict[str, Any]:

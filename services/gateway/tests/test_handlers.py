@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from marketscope_events import CATALOG, DecodedEvent, EventData
-from marketscope_events.catalog import DocumentIndexed, QuoteUpdated
+from marketscope_events.catalog import AnalysisProgressed, DocumentIndexed, QuoteUpdated
 from marketscope_gateway.handlers import CHANNELS, LivePush
 from marketscope_gateway.live.hub import Connection, Hub
 from marketscope_servicekit import MetricsRecorder
@@ -42,6 +42,17 @@ def indexed(owner: str) -> DocumentIndexed:
         embedding_model="minilm",
         duration_ms=5,
         indexed_at=datetime.now(UTC),
+    )
+
+
+def progressed(owner: str) -> AnalysisProgressed:
+    return AnalysisProgressed(
+        analysis_id=uuid.uuid4().hex,
+        owner=owner,
+        stage="computing",
+        percent=40,
+        message="Risk against ^GSPC",
+        at=datetime.now(UTC),
     )
 
 
@@ -78,6 +89,21 @@ async def test_an_owned_event_reaches_its_owners_sockets_only() -> None:
     await LivePush(hub, MetricsRecorder("gateway")).handle(decoded(indexed("alice")))
     assert len(frames(laptop)) == len(frames(phone)) == 1
     assert frames(stranger) == []
+
+
+async def test_analysis_progress_reaches_its_owners_analyses_sockets_only() -> None:
+    hub = Hub()
+    watching = connected(hub, "alice", "analyses")
+    elsewhere = connected(hub, "alice", "documents")
+    stranger = connected(hub, "bob", "analyses")
+    event = decoded(progressed("alice"))
+    await LivePush(hub, MetricsRecorder("gateway")).handle(event)
+    [frame] = frames(watching)
+    assert frame["channel"] == "analyses"
+    assert frame["event"] == "AnalysisProgressed"
+    assert frame["event_type"] == "marketscope.chat.AnalysisProgressed.v1"
+    assert frame["data"] == event.envelope.data
+    assert frames(elsewhere) == frames(stranger) == []
 
 
 async def test_fan_out_is_counted_per_event() -> None:

@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from marketscope_events import CATALOG, DynamoDBEventStore, Envelope, OutboxRelay
-from marketscope_events.catalog import DocumentIndexed, QuoteUpdated
+from marketscope_events.catalog import AnalysisProgressed, DocumentIndexed, QuoteUpdated
 from marketscope_events.publishing import SnsPublisher, TopicDirectory
 from marketscope_platform import AwsClients
 from marketscope_platform.topology import SERVICES
@@ -65,6 +65,18 @@ def document_indexed(owner: str) -> Envelope:
     return CATALOG.new_event(data, subject=f"Document#{data.document_id}")
 
 
+def analysis_progressed(owner: str) -> Envelope:
+    data = AnalysisProgressed(
+        analysis_id=uuid.uuid4().hex,
+        owner=owner,
+        stage="gathering",
+        percent=10,
+        message="Quotes and history",
+        at=datetime.now(UTC),
+    )
+    return CATALOG.new_event(data, subject=f"Analysis#{data.analysis_id}")
+
+
 async def test_quote_updates_reach_only_that_symbols_subscribers(
     make_served_gateway: MakeGateway, aws: AwsClients
 ) -> None:
@@ -111,6 +123,31 @@ async def test_owned_events_reach_their_owner_only(
             assert event["event"] == "DocumentIndexed"
             assert event["data"]["document_id"] == indexed.data["document_id"]
             assert await nothing_within(ws_b, 1.5)
+
+
+async def test_analysis_progress_reaches_its_owners_analyses_subscription_only(
+    make_served_gateway: MakeGateway, aws: AwsClients
+) -> None:
+    async with make_served_gateway() as gw:
+        _, _, tokens_a = await gw.user()
+        _, _, tokens_b = await gw.user()
+        async with (
+            socket(gw, tokens_a["access_token"]) as watching,
+            socket(gw, tokens_a["access_token"]) as elsewhere,
+            socket(gw, tokens_b["access_token"]) as stranger,
+        ):
+            await subscribe(watching, "analyses")
+            await subscribe(elsewhere, "notifications")
+            await subscribe(stranger, "analyses")
+            progressed = analysis_progressed(tokens_a["user"]["user_id"])
+            await publish(aws, progressed)
+            event = await next_message(watching)
+            assert event["channel"] == "analyses"
+            assert event["event"] == "AnalysisProgressed"
+            assert event["event_id"] == progressed.id
+            assert event["data"]["percent"] == 10
+            assert await nothing_within(stranger, 1.5)
+            assert await nothing_within(elsewhere, 0.2)
 
 
 async def test_every_instance_sees_every_event_and_removes_its_queue(

@@ -1,5 +1,6 @@
-"""Indicators and risk metrics against independent computations: the ``ta`` library and
-plain numpy/pandas on the replay data, and hand-worked small series."""
+"""Indicators, risk metrics and portfolio risk against independent computations: the ``ta``
+library and plain numpy/pandas on the replay data and synthetic returns, and hand-worked
+small series."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from ta.trend import MACD, EMAIndicator, SMAIndicator
 from ta.volatility import AverageTrueRange, BollingerBands
 
 from marketscope_market_data.analytics import indicators as ind
-from marketscope_market_data.analytics.risk import max_drawdown, risk_metrics
+from marketscope_market_data.analytics.risk import (
+    DegeneratePortfolio,
+    max_drawdown,
+    portfolio_risk,
+    risk_metrics,
+)
 from marketscope_market_data.providers.replay import load_dataset
 
 
@@ -131,3 +137,85 @@ def test_risk_metrics_on_replay_against_numpy(dataset: dict[str, pd.DataFrame]):
     assert metrics.sortino == pytest.approx(sortino)
     assert metrics.max_drawdown == pytest.approx((closes["AAPL"].to_numpy() / peak - 1).min())
     assert max_drawdown(pd.Series([1.0, 2.0, 3.0])) == 0.0
+
+
+def synthetic_returns(days: int = 300, seed: int = 7) -> pd.DataFrame:
+    """Correlated daily returns of three symbols and a benchmark."""
+    rng = np.random.default_rng(seed)
+    market = rng.normal(0.0004, 0.01, days)
+    index = pd.bdate_range("2020-01-01", periods=days)
+    return pd.DataFrame(
+        {
+            "A": 1.2 * market + rng.normal(0.0002, 0.012, days),
+            "B": 0.6 * market + rng.normal(0.0001, 0.008, days),
+            "C": -1.0 * market + rng.normal(0.0003, 0.004, days),
+            "BENCH": market,
+        },
+        index=index,
+    )
+
+
+def test_portfolio_risk_matches_numpy():
+    frame = synthetic_returns()
+    holdings, bench = frame[["A", "B", "C"]], frame["BENCH"]
+    w = np.array([0.5, 0.3, 0.2])
+    result = portfolio_risk(holdings, list(w), bench, risk_free_rate=0.01)
+
+    r = holdings.to_numpy()
+    rp = r @ w
+    sigma = np.cov(r, rowvar=False, ddof=1)
+    vols = np.sqrt(np.diag(sigma) * 252)
+    vol_p = np.sqrt(w @ sigma @ w * 252)
+    wealth = np.concatenate(([1.0], np.cumprod(1 + rp)))
+    excess = rp - 0.01 / 252
+    metrics = result.metrics
+    assert metrics.annualised_volatility == pytest.approx(vol_p)
+    assert metrics.annualised_volatility == pytest.approx(rp.std(ddof=1) * math.sqrt(252))
+    assert metrics.annualised_return == pytest.approx(np.prod(1 + rp) ** (252 / len(rp)) - 1)
+    assert metrics.beta == pytest.approx(np.cov(rp, bench, ddof=1)[0, 1] / np.var(bench, ddof=1))
+    assert metrics.sharpe == pytest.approx(excess.mean() * 252 / vol_p)
+    assert metrics.max_drawdown == pytest.approx((wealth / np.maximum.accumulate(wealth) - 1).min())
+    assert metrics.var_95 == pytest.approx(-np.percentile(rp, 5))
+    assert result.volatilities == pytest.approx(tuple(vols))
+    assert result.diversification_ratio == pytest.approx(w @ vols / vol_p)
+    assert result.diversification_ratio > 1
+    contributions = w * (sigma @ w) / (w @ sigma @ w)
+    assert result.contributions == pytest.approx(tuple(contributions))
+    assert sum(result.contributions) == pytest.approx(1.0)
+    # C moves against the market: it hedges, taking a negative share of the variance.
+    assert result.contributions[2] < 0
+
+
+def test_perfectly_correlated_holdings_do_not_diversify():
+    frame = synthetic_returns()
+    holdings = pd.DataFrame({"A": frame["A"], "A2": 2 * frame["A"]})
+    result = portfolio_risk(holdings, [0.25, 0.75], None)
+    assert result.diversification_ratio == pytest.approx(1.0)
+    assert result.metrics.beta is None
+    # Shares of the variance are then in proportion to weighted volatility: 1 to 6.
+    assert result.contributions == pytest.approx((1 / 7, 6 / 7))
+
+
+def test_a_single_holding_is_its_own_risk():
+    frame = synthetic_returns()
+    returns = frame[["A"]]
+    close = pd.concat([pd.Series([1.0]), (1 + returns["A"]).cumprod()], ignore_index=True)
+    alone = risk_metrics(close, returns["A"], frame["BENCH"])
+    result = portfolio_risk(returns, [1.0], frame["BENCH"])
+    assert result.diversification_ratio == pytest.approx(1.0)
+    assert result.contributions == pytest.approx((1.0,))
+    assert result.metrics == alone
+
+
+def test_a_fall_on_the_first_day_counts_in_the_portfolio_drawdown():
+    returns = pd.DataFrame({"A": [-0.2, 0.1, 0.05], "B": [-0.1, 0.0, 0.02]})
+    result = portfolio_risk(returns, [0.5, 0.5], None)
+    assert result.metrics.max_drawdown == pytest.approx(-0.15)
+
+
+def test_a_portfolio_without_variance_is_refused():
+    flat = pd.DataFrame({"A": [0.01, -0.01, 0.02], "B": [-0.01, 0.01, -0.02]})
+    with pytest.raises(DegeneratePortfolio):
+        portfolio_risk(flat, [0.5, 0.5], None)
+    with pytest.raises(ValueError, match="2 return series but 3 weights"):
+        portfolio_risk(flat, [0.5, 0.25, 0.25], None)

@@ -183,6 +183,10 @@ async def recorded_requests() -> list[tuple[str, httpx.Request]]:
     await chat.delete_conversation(caller, "c1")
     await chat.usage(caller)
     await chat.models(caller)
+    await chat.request_analysis(caller, b'{"kind": "stock", "symbols": ["AAPL"]}')
+    await chat.analyses(caller, {"limit": 10, "cursor": "c"})
+    await chat.analysis(caller, "a1")
+    await chat.cancel_analysis(caller, "a1")
     for opened in (
         await chat.post_message(caller, "c1", b'{"content": "hi"}', "text/event-stream"),
         await chat.complete(caller, b'{"model": "marketscope", "messages": []}'),

@@ -50,3 +50,33 @@ class IdempotencyContract:
         await records.complete("chat", "e5", keep_for=KEEP)
         clock.now += KEEP + timedelta(seconds=2)
         await records.begin("chat", "e5", claim_for=CLAIM)
+
+    async def test_an_extended_claim_outlives_its_first_lapse(
+        self, records: IdempotencyStore, clock: MutableClock
+    ) -> None:
+        await records.begin("chat", "e6", claim_for=CLAIM)
+        clock.now += CLAIM - timedelta(seconds=10)
+        await records.extend("chat", "e6", claim_for=CLAIM)
+        clock.now += timedelta(seconds=30)  # past the first lapse, within the extended one
+        with pytest.raises(EventInProgressError):
+            await records.begin("chat", "e6", claim_for=CLAIM)
+        clock.now += CLAIM
+        await records.begin("chat", "e6", claim_for=CLAIM)
+
+    async def test_extending_a_completed_record_leaves_it_completed(
+        self, records: IdempotencyStore, clock: MutableClock
+    ) -> None:
+        await records.begin("chat", "e7", claim_for=CLAIM)
+        await records.complete("chat", "e7", keep_for=KEEP)
+        await records.extend("chat", "e7", claim_for=CLAIM)
+        clock.now += CLAIM + timedelta(seconds=2)
+        with pytest.raises(EventAlreadyHandledError):
+            await records.begin("chat", "e7", claim_for=CLAIM)
+
+    async def test_extending_a_released_claim_makes_no_claim(
+        self, records: IdempotencyStore
+    ) -> None:
+        await records.begin("chat", "e8", claim_for=CLAIM)
+        await records.release("chat", "e8")
+        await records.extend("chat", "e8", claim_for=CLAIM)
+        await records.begin("chat", "e8", claim_for=CLAIM)

@@ -80,7 +80,7 @@ class FailingPublisher:
 async def test_failed_publish_keeps_the_marker_for_the_next_pass(
     aws: AwsClients, table: str, publisher: SnsPublisher, subscribe: SubscribeFn
 ) -> None:
-    chat = await subscribe("chat")
+    notifier = await subscribe("notifier")
     store = DynamoDBEventStore(await aws.client("dynamodb"), table)
     [event] = await store.append("Quote#AAPL", [quote_event()], expected_version=0)
 
@@ -89,14 +89,14 @@ async def test_failed_publish_keeps_the_marker_for_the_next_pass(
     assert [p.envelope.id for p in await store.pending_publication(10)] == [event.id]
 
     assert await OutboxRelay(store, publisher).publish_pending() == 1
-    [message] = await receive_all(await aws.client("sqs"), chat.queue.url)
+    [message] = await receive_all(await aws.client("sqs"), notifier.queue.url)
     assert Envelope.from_json(message["Body"]).id == event.id
 
 
 async def test_relay_publishes_in_batches_of_ten(
     aws: AwsClients, table: str, publisher: SnsPublisher, subscribe: SubscribeFn
 ) -> None:
-    chat = await subscribe("chat")
+    notifier = await subscribe("notifier")
     store = DynamoDBEventStore(await aws.client("dynamodb"), table)
     events = [quote_event(price=str(n)) for n in range(1, 24)]
     await store.append("Quote#AAPL", events, expected_version=0)
@@ -109,7 +109,7 @@ async def test_relay_publishes_in_batches_of_ten(
 
     assert await OutboxRelay(store, CountingPublisher()).publish_pending() == 23
     assert calls == [10, 10, 3]
-    received = await receive_all(await aws.client("sqs"), chat.queue.url)
+    received = await receive_all(await aws.client("sqs"), notifier.queue.url)
     received_ids = sorted(Envelope.from_json(m["Body"]).id for m in received)
     assert received_ids == sorted(e.id for e in events)
 
@@ -117,7 +117,7 @@ async def test_relay_publishes_in_batches_of_ten(
 async def test_running_relay_publishes_appends_without_querying_the_index(
     aws: AwsClients, table: str, publisher: SnsPublisher, subscribe: SubscribeFn
 ) -> None:
-    chat = await subscribe("chat")
+    notifier = await subscribe("notifier")
     store = DynamoDBEventStore(await aws.client("dynamodb"), table)
     sweeps = 0
     pending_publication = store.pending_publication
@@ -136,7 +136,7 @@ async def test_running_relay_publishes_appends_without_querying_the_index(
     events = [quote_event(price=str(n)) for n in (1, 2)]
     await store.append("Quote#AAPL", events[:1], expected_version=0)
     await store.append("Quote#AAPL", events[1:], expected_version=1)
-    received = await receive_all(await aws.client("sqs"), chat.queue.url, wait=5)
+    received = await receive_all(await aws.client("sqs"), notifier.queue.url, wait=5)
     stop.set()
     await asyncio.wait_for(running, timeout=5)
 

@@ -19,11 +19,11 @@ TRACEPARENT = "00-5f1b2c3d4e5f60718293a4b5c6d7e8f9-a1b2c3d4e5f60718-01"
 async def test_publish_carries_type_and_trace_attributes_with_raw_delivery(
     aws: AwsClients, publisher: SnsPublisher, subscribe: SubscribeFn
 ) -> None:
-    chat = await subscribe("chat")
+    notifier = await subscribe("notifier")
     event = quote_event(traceparent=TRACEPARENT)
     await publisher.publish(event)
 
-    [message] = await receive_all(await aws.client("sqs"), chat.queue.url)
+    [message] = await receive_all(await aws.client("sqs"), notifier.queue.url)
     assert Envelope.from_json(message["Body"]) == event  # raw: the body is the envelope
     attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
     assert attributes == {

@@ -18,6 +18,7 @@ V1_EVENTS = {
     "DocumentIndexed",
     "DocumentDeleted",
     "AnalysisRequested",
+    "AnalysisProgressed",
     "AnalysisCompleted",
     "AnalysisFailed",
     "AlertTriggered",

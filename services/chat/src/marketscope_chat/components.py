@@ -1,14 +1,24 @@
-"""The chat service's built object graph: the conversation store and its relay, the
-analyst's model, its tools (HTTP clients to market-data and rag) and the service."""
+"""The chat service's built object graph: the event store and its relay, the analyst's
+model, its tools (HTTP clients to market-data and rag), the conversations, and the
+analyses with their worker."""
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 
+from marketscope_chat.analyses.gathering import DataGatherer
+from marketscope_chat.analyses.narrative import NarrativeWriter
+from marketscope_chat.analyses.reports import ReportStore
+from marketscope_chat.analyses.repository import AnalysisRepository
+from marketscope_chat.analyses.service import AnalysisService
+from marketscope_chat.analyses.worker import AnalysisWorker, WorkerSettings
+from marketscope_chat.handlers import ChatHandlers
 from marketscope_chat.llm.selection import ModelSource
 from marketscope_chat.service import ChatService, ChatSettings
 from marketscope_chat.settings import Settings
@@ -25,9 +35,14 @@ from marketscope_servicekit.tracing import Tracing
 
 @dataclass(frozen=True)
 class Components:
+    settings: Settings
+    aws: AwsClients
+    metrics: MetricsRecorder
     store: DynamoDBEventStore
     relay: OutboxRelay
     service: ChatService
+    analyses: AnalysisService
+    handlers: ChatHandlers
     models: ModelSource
     toolbox: Toolbox
     http_clients: tuple[httpx.AsyncClient, ...]
@@ -69,8 +84,9 @@ async def build_components(
         settings.rag_url, settings.downstream_timeout, transports.get("rag"), tracing
     )
     llm_http = _client("", settings.llm_timeout, transports.get("llm"), tracing)
+    market_data = ServiceCaller("market-data", market_http, internal_key)
     toolbox = build_toolbox(
-        ServiceCaller("market-data", market_http, internal_key),
+        market_data,
         ServiceCaller("rag", rag_http, internal_key),
         timeout=settings.tool_timeout,
         metrics=metrics,
@@ -97,10 +113,37 @@ async def build_components(
             ),
         ),
     )
+    retention = timedelta(days=settings.analysis_retention_days)
+    analyses = AnalysisRepository(store, dynamodb, settings.table_name)
+    reports = ReportStore(
+        dynamodb,
+        settings.table_name,
+        await aws.client("s3"),
+        settings.reports_bucket,
+        settings.reports_prefix,
+    )
+    worker = AnalysisWorker(
+        analyses,
+        reports,
+        DataGatherer(toolbox),
+        NarrativeWriter(spending, metrics, answer_tokens=settings.answer_tokens),
+        models,
+        metrics,
+        WorkerSettings(
+            worker=f"{socket.gethostname()}-{os.getpid()}",
+            retention=retention,
+            max_attempts=settings.analysis_attempts,
+        ),
+    )
     return Components(
+        settings=settings,
+        aws=aws,
+        metrics=metrics,
         store=store,
         relay=await build_relay(aws, store),
         service=service,
+        analyses=AnalysisService(analyses, reports, market_data, spending, retention=retention),
+        handlers=ChatHandlers(worker),
         models=models,
         toolbox=toolbox,
         http_clients=(market_http, rag_http, llm_http),

@@ -68,3 +68,24 @@ class UnknownModel(NotFound, ChatError):
         super().__init__(
             f"The model {model!r} does not exist; use 'marketscope'.", extensions={"model": model}
         )
+
+
+class AnalysisNotFound(NotFound, ChatError):
+    """Unknown, expired, or another user's: the same answer for all three."""
+
+    def __init__(self, analysis_id: str) -> None:
+        super().__init__(f"No analysis {analysis_id}.", extensions={"analysis_id": analysis_id})
+
+
+class AnalysisConflict(Conflict, ChatError):
+    """The analysis changed meanwhile (another worker, a cancel), or it is finished."""
+
+    def __init__(self, analysis_id: str, detail: str | None = None) -> None:
+        super().__init__(
+            detail or f"Analysis {analysis_id} changed meanwhile.",
+            extensions={"analysis_id": analysis_id},
+        )
+
+
+class InvalidAnalysis(InvalidRequest, ChatError):
+    """An analysis request that cannot be run as asked (unknown symbols, bad weights)."""

@@ -13,10 +13,13 @@ from marketscope_chat.settings import SERVICE, Settings
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import (
     BackgroundTasks,
+    ConsumerOptions,
     MetricsRecorder,
     ReadinessCheck,
+    bucket_check,
     create_service_app,
     queue_check,
+    run_consumer,
     run_relay,
     table_check,
 )
@@ -28,12 +31,31 @@ def readiness_checks(
     return [
         table_check(aws, settings.table_name),
         queue_check(aws, settings.queue_name),
+        bucket_check(aws, settings.reports_bucket),
     ]
 
 
 def start_background(components: Components, tasks: BackgroundTasks) -> None:
-    # No consumer yet: see handlers.py.
+    settings = components.settings
     tasks.start("outbox-relay", run_relay(components.relay))
+    tasks.start(
+        "consumer",
+        run_consumer(
+            components.aws,
+            service=SERVICE.name,
+            queue=settings.queue_name,
+            table_name=settings.table_name,
+            metrics=components.metrics,
+            register=components.handlers.register,
+            options=ConsumerOptions(
+                # Jobs are few and long: a batch is what the worker runs at once.
+                batch_size=min(settings.analysis_concurrency, 10),
+                concurrency=settings.analysis_concurrency,
+                visibility_timeout=settings.analysis_visibility_seconds,
+                claim_seconds=settings.analysis_claim_seconds,
+            ),
+        ),
+    )
 
 
 def create_app(

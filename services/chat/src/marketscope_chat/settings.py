@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from marketscope_events.catalog import queue_name
-from marketscope_platform.topology import SECRET_NAME, SERVICES
+from marketscope_platform.topology import DOCUMENTS_BUCKET, SECRET_NAME, SERVICES
 from marketscope_servicekit import ServiceSettings
 
 SERVICE = SERVICES["chat"]
@@ -86,6 +86,35 @@ class Settings(ServiceSettings):
     daily_token_budget: int | None = Field(default=500_000, ge=1)
     daily_cost_budget_usd: float | None = Field(default=None, gt=0)
     prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    # Analyses.
+    analysis_retention_days: int = Field(default=90, ge=1, le=3650)
+    analysis_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts before AnalysisFailed(retryable=true)"
+    )
+    analysis_concurrency: int = Field(default=4, ge=1, le=30, description="Jobs at once")
+    analysis_visibility_seconds: int = Field(
+        default=60, ge=2, le=43200, description="Queue visibility, renewed while a job runs"
+    )
+    analysis_claim_seconds: int = Field(
+        default=45, ge=2, description="How soon a job whose worker died may run again"
+    )
+    reports_bucket: str = DOCUMENTS_BUCKET
+    reports_prefix: str = Field(default="chat/", description="The service's own S3 prefix")
+
+    @model_validator(mode="after")
+    def _claim_fits_visibility(self) -> Settings:
+        # The heartbeat renews the claim every half visibility timeout, so the claim must
+        # outlast that; and it must lapse before the message of a dead worker is visible
+        # again, or the redelivery finds the job still claimed and the queue's few
+        # receives run out before it can run.
+        visibility, claim = self.analysis_visibility_seconds, self.analysis_claim_seconds
+        if not visibility / 2 < claim < visibility:
+            raise ValueError(
+                "ANALYSIS_CLAIM_SECONDS must lie between half of and all of "
+                f"ANALYSIS_VISIBILITY_SECONDS ({visibility / 2:g} < claim < {visibility})"
+            )
+        return self
 
     @property
     def model_name(self) -> str:

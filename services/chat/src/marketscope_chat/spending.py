@@ -18,6 +18,7 @@ from marketscope_chat.errors import BudgetExceeded
 from marketscope_chat.llm.base import Usage
 from marketscope_chat.settings import ModelPrice
 from marketscope_chat.store import UsageLedger, UsageTotals
+from marketscope_servicekit import MetricsRecorder
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -39,6 +40,11 @@ class UsageSummary:
     month: UsageTotals
     budget: Budget
     resets_at: datetime
+
+
+def _over(used: float, needed: float, limit: float) -> bool:
+    """Spent once the day reached the limit; a call that needs more must fit under it."""
+    return used >= limit if needed == 0 else used + needed > limit
 
 
 class Spending:
@@ -71,24 +77,31 @@ class Spending:
     def resets_at(self) -> datetime:
         return datetime.combine(self._today() + timedelta(days=1), time(0), tzinfo=UTC)
 
-    async def check(self, owner: str) -> None:
-        """`BudgetExceeded` when the owner's day is spent."""
+    async def check(self, owner: str, *, needs: Usage | None = None, model: str = "") -> None:
+        """`BudgetExceeded` when the owner's day is spent, or, given what a call ``needs``
+        (its prompt and the most it may answer), when that call would spend past it."""
         if self._budget.daily_tokens is None and self._budget.daily_cost_usd is None:
             return
         today = self._today()
         totals = await self._ledger.totals(owner, today, today)
+        tokens_needed = 0 if needs is None else needs.total_tokens
+        cost_needed = 0.0 if needs is None else self.cost(model, needs)
         spent = []
-        if self._budget.daily_tokens is not None and totals.tokens >= self._budget.daily_tokens:
-            spent.append(f"{totals.tokens} of {self._budget.daily_tokens} tokens")
-        if (
-            self._budget.daily_cost_usd is not None
-            and totals.cost_usd >= self._budget.daily_cost_usd
-        ):
-            spent.append(f"${totals.cost_usd:.4f} of ${self._budget.daily_cost_usd:.4f}")
+        tokens = self._budget.daily_tokens
+        if tokens is not None and _over(totals.tokens, tokens_needed, tokens):
+            spent.append(f"{totals.tokens} of {tokens} tokens")
+        cost = self._budget.daily_cost_usd
+        if cost is not None and _over(totals.cost_usd, cost_needed, cost):
+            spent.append(f"${totals.cost_usd:.4f} of ${cost:.4f}")
         if spent:
             resets = self.resets_at()
+            wanted = "" if needs is None else f" for {tokens_needed} more tokens"
             raise BudgetExceeded(
-                f"Today's budget is spent ({', '.join(spent)}); it resets at {resets.isoformat()}.",
+                f"Today's budget has no room{wanted} ({', '.join(spent)} used); it resets "
+                f"at {resets.isoformat()}."
+                if needs is not None
+                else f"Today's budget is spent ({', '.join(spent)}); it resets at "
+                f"{resets.isoformat()}.",
                 resets_at=resets,
                 retry_after=(resets - self._clock()).total_seconds(),
             )
@@ -113,3 +126,14 @@ class Spending:
             budget=self._budget,
             resets_at=self.resets_at(),
         )
+
+
+def record_model_call(
+    metrics: MetricsRecorder, model: str, usage: Usage, latency_ms: float, cost_usd: float
+) -> None:
+    """The metrics of one model call: its latency, its tokens by kind and its cost."""
+    dimensions = {"Model": model}
+    metrics.record("ModelLatency", latency_ms, unit="Milliseconds", dimensions=dimensions)
+    for kind, tokens in (("prompt", usage.prompt_tokens), ("completion", usage.completion_tokens)):
+        metrics.record("ModelTokens", tokens, unit="Count", dimensions={**dimensions, "Kind": kind})
+    metrics.record("ModelCost", cost_usd, dimensions=dimensions)

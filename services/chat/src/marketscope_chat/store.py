@@ -56,9 +56,13 @@ def open_event_store(dynamodb: DynamoDBClient, table_name: str) -> DynamoDBEvent
 
 
 @contextmanager
-def _storage_errors() -> Iterator[None]:
+def storage_errors() -> Iterator[None]:
+    """The table not answering as `StorageUnavailable`; a `ConcurrencyError` (another
+    writer got there first) is the caller's to decide on and passes through."""
     try:
         yield
+    except ConcurrencyError:
+        raise
     except (ClientError, BotoCoreError, EventsError) as exc:
         raise StorageUnavailable(str(exc), dependency="dynamodb") from exc
 
@@ -87,26 +91,122 @@ class ConversationPage:
     next_cursor: str | None
 
 
-def _summary(item: dict[str, AttributeValueTypeDef]) -> ConversationSummary:
+Item = dict[str, "AttributeValueTypeDef"]
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedPage:
+    items: list[Item]
+    next_cursor: str | None
+
+
+class OwnedIndex:
+    """One item per live resource of an owner under ``<prefix>#<owner>``, sorted by when
+    it was made (``sk`` in microseconds), so an owner's list is one query, newest first.
+    Each item carries the stream version it shows: an older view never overwrites a newer
+    one."""
+
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str, prefix: str) -> None:
+        self._db = dynamodb
+        self._table = table_name
+        self._prefix = prefix
+
+    def _key(self, owner: str, created_at: datetime) -> Item:
+        return {"pk": {"S": f"{self._prefix}#{owner}"}, "sk": {"N": _micros(created_at)}}
+
+    async def put(
+        self,
+        owner: str,
+        created_at: datetime,
+        attributes: Item,
+        *,
+        version: int,
+        expires_at: datetime,
+    ) -> None:
+        item: Item = {
+            **self._key(owner, created_at),
+            **attributes,
+            "stream_version": {"N": str(version)},
+            "expires_at": {"N": _epoch(expires_at)},
+        }
+        with storage_errors():
+            try:
+                await self._db.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk) OR stream_version < :v",
+                    ExpressionAttributeValues={":v": {"N": str(version)}},
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+
+    async def delete(self, owner: str, created_at: datetime) -> None:
+        with storage_errors():
+            await self._db.delete_item(TableName=self._table, Key=self._key(owner, created_at))
+
+    async def page(self, owner: str, *, limit: int, cursor: str | None) -> OwnedPage:
+        """The owner's unexpired items, newest first, ``limit`` a page."""
+        request: QueryInputTypeDef = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "FilterExpression": "attribute_not_exists(expires_at) OR expires_at > :now",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"{self._prefix}#{owner}"},
+                ":now": {"N": str(int(time.time()))},
+            },
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = {
+                "pk": {"S": f"{self._prefix}#{owner}"},
+                "sk": {"N": _decode_cursor(cursor)},
+            }
+        items: list[Item] = []
+        last_key: Item | None = None
+        # A filtered page may come back short: read on until it is full or the end.
+        while len(items) < limit:
+            with storage_errors():
+                response = await self._db.query(**request)
+            for item in response.get("Items", []):
+                if len(items) < limit:
+                    items.append(item)
+                    last_key = {"pk": item["pk"], "sk": item["sk"]}
+            if "LastEvaluatedKey" not in response:
+                last_key = None if len(items) < limit else last_key
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return OwnedPage(items, None if last_key is None else _encode_cursor(last_key))
+
+
+def created_at_of(item: Item) -> datetime:
+    return datetime.fromtimestamp(int(item["sk"]["N"]) / 1_000_000, UTC)
+
+
+def expires_at_of(item: Item) -> datetime:
+    return datetime.fromtimestamp(int(item["expires_at"]["N"]), UTC)
+
+
+def _summary(item: Item) -> ConversationSummary:
     return ConversationSummary(
         id=item["conversation_id"]["S"],
         title=item["title"]["S"],
-        created_at=datetime.fromtimestamp(int(item["sk"]["N"]) / 1_000_000, UTC),
+        created_at=created_at_of(item),
         updated_at=datetime.fromisoformat(item["updated_at"]["S"]),
         message_count=int(item["message_count"]["N"]),
-        expires_at=datetime.fromtimestamp(int(item["expires_at"]["N"]), UTC),
+        expires_at=expires_at_of(item),
     )
 
 
 class ConversationRepository:
     def __init__(self, store: EventStore, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._streams = StreamRepository[ConversationState](store, fold, catalog=CATALOG)
-        self._db = dynamodb
-        self._table = table_name
+        self._index = OwnedIndex(dynamodb, table_name, "Conversations")
 
     async def load(self, conversation_id: str) -> tuple[ConversationState, int] | None:
         """The folded state and its version, or None (never started or expired)."""
-        with _storage_errors():
+        with storage_errors():
             loaded = await self._streams.load(stream_id(conversation_id))
         return None if loaded is None else (loaded.state, loaded.version)
 
@@ -122,7 +222,7 @@ class ConversationRepository:
         """Append at ``expected_version`` (`ConversationConflict` when another turn got
         there first), then bring the owner's list item up to date."""
         try:
-            with _storage_errors():
+            with storage_errors():
                 stored = await self._streams.append(
                     stream_id(conversation_id),
                     events,
@@ -138,81 +238,41 @@ class ConversationRepository:
         for envelope in stored:
             state = fold(state, CATALOG.decode(envelope))
         assert state is not None
-        await self._write_view(state, expires_at, version=expected_version + len(stored))
+        if state.deleted:
+            await self._index.delete(state.owner, state.created_at)
+        else:
+            await self._index.put(
+                state.owner,
+                state.created_at,
+                {
+                    "conversation_id": {"S": state.id},
+                    "title": {"S": state.display_title},
+                    "updated_at": {"S": state.updated_at.isoformat()},
+                    "message_count": {"N": str(state.message_count)},
+                },
+                version=expected_version + len(stored),
+                expires_at=expires_at,
+            )
         return state
-
-    async def _write_view(
-        self, state: ConversationState, expires_at: datetime, version: int
-    ) -> None:
-        key = {"pk": {"S": f"Conversations#{state.owner}"}, "sk": {"N": _micros(state.created_at)}}
-        with _storage_errors():
-            if state.deleted:
-                await self._db.delete_item(TableName=self._table, Key=key)
-                return
-            try:
-                await self._db.put_item(
-                    TableName=self._table,
-                    Item={
-                        **key,
-                        "conversation_id": {"S": state.id},
-                        "title": {"S": state.display_title},
-                        "updated_at": {"S": state.updated_at.isoformat()},
-                        "message_count": {"N": str(state.message_count)},
-                        "stream_version": {"N": str(version)},
-                        "expires_at": {"N": _epoch(expires_at)},
-                    },
-                    # A newer view written meanwhile wins.
-                    ConditionExpression="attribute_not_exists(pk) OR stream_version < :v",
-                    ExpressionAttributeValues={":v": {"N": str(version)}},
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
 
     async def list_owned(self, owner: str, *, limit: int, cursor: str | None) -> ConversationPage:
         """The owner's live conversations, newest first, ``limit`` a page."""
-        request: QueryInputTypeDef = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "FilterExpression": "attribute_not_exists(expires_at) OR expires_at > :now",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": f"Conversations#{owner}"},
-                ":now": {"N": str(int(time.time()))},
-            },
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if cursor:
-            request["ExclusiveStartKey"] = _decode_cursor(cursor, owner)
-        items: list[ConversationSummary] = []
-        last_key: dict[str, AttributeValueTypeDef] | None = None
-        # A filtered page may come back short: read on until it is full or the end.
-        while len(items) < limit:
-            with _storage_errors():
-                response = await self._db.query(**request)
-            for item in response.get("Items", []):
-                if len(items) < limit:
-                    items.append(_summary(item))
-                    last_key = {"pk": item["pk"], "sk": item["sk"]}
-            if "LastEvaluatedKey" not in response:
-                last_key = None if len(items) < limit else last_key
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return ConversationPage(items, None if last_key is None else _encode_cursor(last_key))
+        page = await self._index.page(owner, limit=limit, cursor=cursor)
+        return ConversationPage([_summary(item) for item in page.items], page.next_cursor)
 
 
-def _encode_cursor(key: dict[str, AttributeValueTypeDef]) -> str:
+def _encode_cursor(key: Item) -> str:
     return base64.urlsafe_b64encode(json.dumps({"sk": key["sk"]["N"]}).encode()).decode()
 
 
-def _decode_cursor(cursor: str, owner: str) -> dict[str, AttributeValueTypeDef]:
+def _decode_cursor(cursor: str) -> str:
+    """The position a cursor names; the owner always comes from the identity."""
     try:
         sk = json.loads(base64.urlsafe_b64decode(cursor.encode()))["sk"]
         int(sk)
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidCursor("The cursor is not one this service gave out.") from exc
-    # The cursor names a position only; the owner always comes from the identity.
-    return {"pk": {"S": f"Conversations#{owner}"}, "sk": {"N": str(sk)}}
+    return str(sk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +324,7 @@ class UsageLedger:
             "#k": f"m#{model}#cost",
             "#n": f"m#{model}#calls",
         }
-        with _storage_errors():
+        with storage_errors():
             await self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"Usage#{owner}"}, "sk": {"N": str(_day_key(day))}},
@@ -299,7 +359,7 @@ class UsageLedger:
         cost = Decimal(0)
         models: dict[str, dict[str, Decimal]] = {}
         while True:
-            with _storage_errors():
+            with storage_errors():
                 response = await self._db.query(**request)
             for item in response.get("Items", []):
                 tokens += int(item.get("tokens", {"N": "0"})["N"])

@@ -37,7 +37,7 @@ from marketscope_chat.llm.base import (
     Usage,
 )
 from marketscope_chat.prompts import correction_request
-from marketscope_chat.spending import Spending
+from marketscope_chat.spending import Spending, record_model_call
 from marketscope_chat.stream_events import (
     CitationEvent,
     ErrorEvent,
@@ -181,15 +181,7 @@ class Turn:
         )
         self.outcome.cost_usd += cost
         self.outcome.model_calls += 1
-        dims = {"Model": model}
-        record = self._metrics.record
-        record("ModelLatency", latency_ms, unit="Milliseconds", dimensions=dims)
-        for kind, tokens in (
-            ("prompt", usage.prompt_tokens),
-            ("completion", usage.completion_tokens),
-        ):
-            record("ModelTokens", tokens, unit="Count", dimensions={**dims, "Kind": kind})
-        record("ModelCost", cost, dimensions=dims)
+        record_model_call(self._metrics, model, usage, latency_ms, cost)
 
     async def _rounds(self) -> AsyncIterator[TurnEvent]:
         tools = self._toolbox.specs()

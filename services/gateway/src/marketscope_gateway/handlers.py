@@ -2,9 +2,9 @@
 WebSocket clients entitled to them.
 
 QuoteUpdated goes to ``quotes:<SYMBOL>`` subscribers; DocumentIndexed, NotificationCreated,
-AnalysisCompleted and AnalysisFailed go to their ``owner``'s sockets only, on
-``documents``, ``notifications`` and ``analyses``. Each event is encoded once, whatever
-the number of recipients.
+AnalysisProgressed, AnalysisCompleted and AnalysisFailed go to their ``owner``'s sockets
+only, on ``documents``, ``notifications`` and ``analyses``. Each event is encoded once,
+whatever the number of recipients.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ CHANNELS: dict[str, str] = {
     "QuoteUpdated": "quotes:{symbol}",
     "DocumentIndexed": "documents",
     "NotificationCreated": "notifications",
+    "AnalysisProgressed": "analyses",
     "AnalysisCompleted": "analyses",
     "AnalysisFailed": "analyses",
 }

@@ -106,6 +106,31 @@ class ChatCompletionRequest(BaseModel):
     stream: bool | None = Field(default=None, description="Answer as server-sent events")
 
 
+MAX_ANALYSIS_SYMBOLS = 25
+AnalysisSymbol = Annotated[str, Field(pattern=SYMBOL_PATTERN)]
+
+
+class AnalysisRequest(BaseModel):
+    """An analysis job to queue. The body goes to chat as the client sent it: chat knows
+    which symbols exist, and checks that the weights sum to 1 and match the symbols."""
+
+    kind: Literal["stock", "portfolio"]
+    symbols: list[AnalysisSymbol] = Field(
+        min_length=1, max_length=MAX_ANALYSIS_SYMBOLS, examples=[["AAPL", "MSFT"]]
+    )
+    weights: list[float] | None = Field(
+        default=None,
+        max_length=MAX_ANALYSIS_SYMBOLS,
+        description="A portfolio's weight per symbol, in the symbols' order, summing to 1",
+        examples=[[0.6, 0.4]],
+    )
+    benchmark: AnalysisSymbol | None = Field(default=None, examples=["^GSPC"])
+    horizon: Literal["3mo", "6mo", "1y", "2y", "5y"] = "1y"
+    question: str | None = Field(
+        default=None, max_length=2000, description="A question the report answers as well"
+    )
+
+
 # ------------------------------------------------------------------ overview
 
 Part = Literal["quote", "history", "indicators", "documents"]

@@ -25,6 +25,7 @@ from marketscope_market_data.schemas import (
     IndicatorsResponse,
     Interval,
     Period,
+    PortfolioRiskResponse,
     ProfileResponse,
     QuoteBatch,
     QuoteResponse,
@@ -32,7 +33,11 @@ from marketscope_market_data.schemas import (
     Watchlist,
     WatchlistUpdate,
 )
-from marketscope_market_data.service import MarketDataService
+from marketscope_market_data.service import (
+    MAX_PORTFOLIO_SYMBOLS,
+    MAX_RISK_SYMBOLS,
+    MarketDataService,
+)
 from marketscope_servicekit import Identity, InvalidRequest, components_of, current_identity
 from marketscope_servicekit.openapi_problems import problem_responses
 
@@ -133,25 +138,83 @@ async def get_indicators(
     return await market.indicators(symbol.upper(), selected)
 
 
+def risk_benchmark(raw: str | None, market: MarketDataService) -> str | None:
+    """The benchmark asked for: the service's without one, none for `none` or empty."""
+    chosen = market.benchmark if raw is None else raw.strip().upper()
+    if chosen in ("NONE", ""):
+        return None
+    return symbol_list(chosen, limit=1)[0]
+
+
+def risk_span(start: date | None, end: date | None, period: Period | None) -> DateSpan:
+    """The span risk is measured over: the last year unless start or period say otherwise."""
+    return date_span(start, end, period) if (start or end or period) else DateSpan(period="1y")
+
+
+def weight_list(raw: str) -> list[float]:
+    parts = [part.strip() for part in raw.split(",")]
+    weights: list[float] = []
+    bad: list[str] = []
+    for part in parts:
+        try:
+            weights.append(float(part))
+        except ValueError:
+            bad.append(part or "(empty)")
+    if bad:
+        raise InvalidRequest(f"Weights are comma-separated numbers; not numbers: {', '.join(bad)}.")
+    return weights
+
+
+Benchmark = Annotated[
+    str | None, Query(description="Beta benchmark; default ^GSPC, `none` for no beta")
+]
+
+
 @router.get("/risk", response_model=RiskResponse, responses=MARKET)
 async def get_risk(
     market: Service,
     symbols: Annotated[str, Query(description="Comma-separated, up to 20")],
-    benchmark: Annotated[
-        str | None, Query(description="Beta benchmark; default ^GSPC, `none` for no beta")
-    ] = None,
+    benchmark: Benchmark = None,
     start: date | None = None,
     end: date | None = None,
     period: Period | None = None,
 ) -> RiskResponse:
     """Risk metrics of daily returns (the last year unless start or period say otherwise)."""
-    chosen: str | None = market.benchmark if benchmark is None else benchmark.strip().upper()
-    if chosen == "NONE" or chosen == "":
-        chosen = None
-    elif chosen is not None:
-        chosen = symbol_list(chosen, limit=1)[0]
-    span = date_span(start, end, period) if (start or end or period) else DateSpan(period="1y")
-    return await market.risk(symbol_list(symbols, limit=20), chosen, span)
+    chosen = risk_benchmark(benchmark, market)
+    span = risk_span(start, end, period)
+    return await market.risk(symbol_list(symbols, limit=MAX_RISK_SYMBOLS), chosen, span)
+
+
+@router.get("/risk/portfolio", response_model=PortfolioRiskResponse, responses=MARKET)
+async def get_portfolio_risk(
+    market: Service,
+    symbols: Annotated[
+        str,
+        Query(description=f"Comma-separated, each once, up to {MAX_PORTFOLIO_SYMBOLS}"),
+    ],
+    weights: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated, one per symbol, each from 0 to 1, summing to 1; "
+            "equal weights without"
+        ),
+    ] = None,
+    benchmark: Benchmark = None,
+    start: date | None = None,
+    end: date | None = None,
+    period: Period | None = None,
+) -> PortfolioRiskResponse:
+    """Risk of a portfolio rebalanced daily to its weights: its own metrics, each symbol's,
+    the diversification ratio and each symbol's share of the portfolio's variance (the
+    last year unless start or period say otherwise)."""
+    chosen = risk_benchmark(benchmark, market)
+    span = risk_span(start, end, period)
+    return await market.portfolio_risk(
+        symbol_list(symbols, limit=MAX_PORTFOLIO_SYMBOLS),
+        None if weights is None else weight_list(weights),
+        chosen,
+        span,
+    )
 
 
 @router.get("/profile/{symbol}", response_model=ProfileResponse, responses=MARKET)

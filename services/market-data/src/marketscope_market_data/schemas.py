@@ -175,6 +175,54 @@ class RiskResponse(_Model):
     stale: bool
 
 
+class PortfolioMetrics(_Model):
+    """The metrics of `SymbolRisk`, of the portfolio's daily returns (rebalanced daily to
+    the weights)."""
+
+    annualised_return: float
+    annualised_volatility: float
+    beta: float | None = Field(description="Against the benchmark; null without one")
+    sharpe: float | None
+    sortino: float | None
+    max_drawdown: float = Field(
+        description="Deepest fall from a peak of the compounded daily returns, a negative fraction"
+    )
+    var_95: float = Field(description="Historical one-day 95 % value at risk, a positive fraction")
+
+
+class RiskContribution(_Model):
+    symbol: Symbol
+    weight: float
+    volatility: float = Field(description="The symbol's annualised volatility")
+    contribution: float = Field(
+        description="Share of the portfolio's variance, w_i (Sigma w)_i / (w' Sigma w); "
+        "the shares sum to 1 (one can be negative: a hedge)"
+    )
+
+
+class PortfolioRiskResponse(_Model):
+    symbols: list[Symbol]
+    weights: list[float] = Field(description="One per symbol, as used (equal when not given)")
+    benchmark: Symbol | None
+    start: date
+    end: date
+    observations: int = Field(description="Daily returns used (days every series traded)")
+    risk_free_rate: float
+    metrics: list[SymbolRisk] = Field(description="Each symbol's own, over the same returns")
+    portfolio: PortfolioMetrics
+    diversification_ratio: float = Field(
+        description="Weighted sum of the symbols' volatilities over the portfolio's; 1 when "
+        "nothing diversifies"
+    )
+    risk_contributions: list[RiskContribution] = Field(
+        description="Each symbol's share of the portfolio's variance (Sigma: sample covariance "
+        "of daily returns)"
+    )
+    largest_risk_contributor: Symbol = Field(description="The symbol with the largest share")
+    correlation: dict[str, dict[str, float]]
+    stale: bool
+
+
 class WatchlistUpdate(_Model):
     symbols: list[Symbol] = Field(max_length=100)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -12,7 +13,11 @@ from functools import partial
 from cachetools import LRUCache
 
 from marketscope_events import EventsError
-from marketscope_market_data.analytics.reports import indicator_report, risk_report
+from marketscope_market_data.analytics.reports import (
+    indicator_report,
+    portfolio_report,
+    risk_report,
+)
 from marketscope_market_data.cache import Cached, TieredCache
 from marketscope_market_data.errors import MarketDataError, SymbolNotFound, UnknownSymbols
 from marketscope_market_data.providers import DateSpan, ProviderChain
@@ -23,6 +28,7 @@ from marketscope_market_data.schemas import (
     IndicatorName,
     IndicatorsResponse,
     Interval,
+    PortfolioRiskResponse,
     Profile,
     ProfileResponse,
     Quote,
@@ -54,6 +60,8 @@ def _bars_of(history: HistoryResponse) -> tuple[object, ...]:
 
 MAX_BATCH = 50
 MAX_RISK_SYMBOLS = 20
+MAX_PORTFOLIO_SYMBOLS = 25
+WEIGHT_SUM_TOLERANCE = 1e-6
 # Two years of daily bars: enough for SMA 200 and a cross of SMA 50 over it.
 INDICATOR_SPAN = DateSpan(period="2y")
 
@@ -77,6 +85,38 @@ def quote_response(quote: Quote, *, stale: bool) -> QuoteResponse:
         change_percent=percent,
         stale=stale or quote.stale,
     )
+
+
+def portfolio_weights(symbols: Sequence[str], weights: Sequence[float] | None) -> list[float]:
+    """The weights a portfolio of ``symbols`` is held at: one per symbol, each from 0 to
+    1, summing to 1; equal when none are given."""
+    if not symbols or len(symbols) > MAX_PORTFOLIO_SYMBOLS:
+        raise InvalidRequest(f"Give 1 to {MAX_PORTFOLIO_SYMBOLS} symbols for a portfolio.")
+    repeated = sorted({s for s in symbols if symbols.count(s) > 1})
+    if repeated:
+        raise InvalidRequest(
+            f"Each symbol may appear once in a portfolio; repeated: {', '.join(repeated)}.",
+            extensions={"repeated": repeated},
+        )
+    if weights is None:
+        return [1.0 / len(symbols)] * len(symbols)
+    if len(weights) != len(symbols):
+        raise InvalidRequest(
+            f"Give one weight per symbol: {len(symbols)} symbols, {len(weights)} weights."
+        )
+    out_of_range = [w for w in weights if not (math.isfinite(w) and 0.0 <= w <= 1.0)]
+    if out_of_range:
+        raise InvalidRequest(
+            f"Each weight is a number from 0 to 1; not: {', '.join(repr(w) for w in out_of_range)}."
+        )
+    total = math.fsum(weights)
+    if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+        raise InvalidRequest(
+            f"The weights sum to {total:.9g}; they must sum to 1 "
+            f"(within {WEIGHT_SUM_TOLERANCE:g}).",
+            extensions={"weights_sum": total},
+        )
+    return list(weights)
 
 
 class MarketDataService:
@@ -105,9 +145,9 @@ class MarketDataService:
         self._rendered: LRUCache[str, tuple[Quote, bool, bytes]] = LRUCache(maxsize=4096)
         # Reports computed from the very same bars answer again without pandas: a
         # popular symbol's indicators are asked for by every user and every chat turn.
-        self._reports: LRUCache[tuple[object, ...], IndicatorsResponse | RiskResponse] = LRUCache(
-            maxsize=2048
-        )
+        self._reports: LRUCache[
+            tuple[object, ...], IndicatorsResponse | RiskResponse | PortfolioRiskResponse
+        ] = LRUCache(maxsize=2048)
 
     # ------------------------------------------------------------------ quotes
 
@@ -208,6 +248,29 @@ class MarketDataService:
             report = await asyncio.to_thread(
                 partial(risk_report, risk_free_rate=self._risk_free_rate),
                 histories[: len(unique)],
+                histories[-1] if benchmark else None,
+            )
+            self._reports[key] = report
+        return report
+
+    async def portfolio_risk(
+        self,
+        symbols: Sequence[str],
+        weights: Sequence[float] | None,
+        benchmark: str | None,
+        span: DateSpan,
+    ) -> PortfolioRiskResponse:
+        """Risk of ``symbols`` held at ``weights`` (equal without), rebalanced daily."""
+        used = portfolio_weights(symbols, weights)
+        wanted = [*symbols, *([benchmark] if benchmark else [])]
+        histories = await asyncio.gather(*(self.history(s, "1d", span) for s in wanted))
+        key = ("portfolio", tuple(used), benchmark, *(_bars_of(h) for h in histories))
+        report = self._reports.get(key)
+        if not isinstance(report, PortfolioRiskResponse):
+            report = await asyncio.to_thread(
+                partial(portfolio_report, risk_free_rate=self._risk_free_rate),
+                histories[: len(symbols)],
+                used,
                 histories[-1] if benchmark else None,
             )
             self._reports[key] = report

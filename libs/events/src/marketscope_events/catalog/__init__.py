@@ -3,9 +3,12 @@
 from marketscope_events.catalog.default import CATALOG
 from marketscope_events.catalog.events import (
     AlertTriggered,
+    AnalysisCancelled,
     AnalysisCompleted,
     AnalysisFailed,
+    AnalysisProgressed,
     AnalysisRequested,
+    AnalysisStarted,
     DocumentDeleted,
     DocumentIndexed,
     DocumentIndexingFailed,
@@ -31,9 +34,12 @@ QuoteUpdated = QuoteUpdatedV2
 __all__ = [
     "CATALOG",
     "AlertTriggered",
+    "AnalysisCancelled",
     "AnalysisCompleted",
     "AnalysisFailed",
+    "AnalysisProgressed",
     "AnalysisRequested",
+    "AnalysisStarted",
     "Catalog",
     "DecodedEvent",
     "DocumentDeleted",

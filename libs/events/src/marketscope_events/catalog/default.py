@@ -34,7 +34,7 @@ CATALOG = Catalog.of(
     [
         _spec(
             "market-data",
-            {"gateway", "notifier", "chat"},
+            {"gateway", "notifier"},
             "A new price was observed for a symbol.",
             events.QuoteUpdatedV1,
             events.QuoteUpdatedV2,
@@ -85,13 +85,29 @@ CATALOG = Catalog.of(
             events.ConversationDeleted,
         ),
         _spec("chat", {"chat"}, "An analysis job was requested.", events.AnalysisRequested),
+        _stream_only(
+            "chat",
+            "A worker began an analysis job. Kept in chat's stream, never published.",
+            events.AnalysisStarted,
+        ),
+        _spec(
+            "chat",
+            {"gateway"},
+            "How far a running analysis job is (stage, percent, message).",
+            events.AnalysisProgressed,
+        ),
         _spec(
             "chat",
             {"gateway", "notifier"},
-            "An analysis job finished.",
+            "An analysis job finished with a report.",
             events.AnalysisCompleted,
         ),
-        _spec("chat", {"gateway"}, "An analysis job gave up.", events.AnalysisFailed),
+        _spec("chat", {"gateway", "notifier"}, "An analysis job gave up.", events.AnalysisFailed),
+        _stream_only(
+            "chat",
+            "The owner cancelled an analysis. Kept in chat's stream, never published.",
+            events.AnalysisCancelled,
+        ),
         _spec("notifier", {"notifier"}, "A price alert fired.", events.AlertTriggered),
         _spec(
             "notifier",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -115,22 +115,62 @@ class DocumentDeleted(EventData):
     deleted_at: UtcDateTime
 
 
+AnalysisKind = Literal["stock", "portfolio"]
+AnalysisStage = Literal["gathering", "computing", "searching", "writing"]
+Horizon = Literal["3mo", "6mo", "1y", "2y", "5y"]
+# Benchmarks are index tickers too (``^GSPC``), which `Symbol` does not allow first.
+Benchmark = Annotated[str, Field(pattern=r"^\^?[A-Z0-9][A-Z0-9.\-^=]{0,14}$")]
+
+
 class AnalysisRequested(EventData):
-    """A user asked for an analysis job (stock or portfolio)."""
+    """A user asked for an analysis job (stock or portfolio); the chat service's worker
+    picks it up from its own queue."""
 
     event_name: ClassVar[str] = "AnalysisRequested"
     event_version: ClassVar[int] = 1
 
     analysis_id: Identifier
     owner: Identifier
-    kind: Literal["stock", "portfolio"]
-    symbols: list[Symbol] = Field(min_length=1)
-    question: str | None = None
+    kind: AnalysisKind
+    symbols: list[Symbol] = Field(min_length=1, max_length=25)
+    weights: list[float] | None = Field(
+        default=None, description="Portfolio weights in the order of symbols, summing to 1"
+    )
+    benchmark: Benchmark = "^GSPC"
+    horizon: Horizon = "1y"
+    question: str | None = Field(default=None, max_length=2000)
     requested_at: UtcDateTime
 
 
+class AnalysisStarted(EventData):
+    """A worker began (or, after a crash, began again) an analysis job."""
+
+    event_name: ClassVar[str] = "AnalysisStarted"
+    event_version: ClassVar[int] = 1
+
+    analysis_id: Identifier
+    attempt: int = Field(ge=1)
+    worker: str
+    started_at: UtcDateTime
+
+
+class AnalysisProgressed(EventData):
+    """How far a running analysis job is (a few per job)."""
+
+    event_name: ClassVar[str] = "AnalysisProgressed"
+    event_version: ClassVar[int] = 1
+
+    analysis_id: Identifier
+    owner: Identifier
+    stage: AnalysisStage
+    percent: int = Field(ge=0, le=100)
+    message: str = Field(max_length=300)
+    at: UtcDateTime
+
+
 class AnalysisCompleted(EventData):
-    """An analysis job finished with an answer."""
+    """An analysis job finished with a report; ``summary`` and ``link`` are what an inbox
+    notification shows."""
 
     event_name: ClassVar[str] = "AnalysisCompleted"
     event_version: ClassVar[int] = 1
@@ -144,10 +184,15 @@ class AnalysisCompleted(EventData):
     prompt_tokens: int = Field(ge=0)
     completion_tokens: int = Field(ge=0)
     completed_at: UtcDateTime
+    kind: AnalysisKind | None = None
+    title: str | None = Field(default=None, max_length=200)
+    link: str | None = Field(default=None, description="The report, under the gateway's API")
+    cost_usd: float | None = Field(default=None, ge=0)
+    ungrounded_numbers: int | None = Field(default=None, ge=0)
 
 
 class AnalysisFailed(EventData):
-    """An analysis job gave up."""
+    """An analysis job gave up; ``retryable`` says whether asking again may succeed."""
 
     event_name: ClassVar[str] = "AnalysisFailed"
     event_version: ClassVar[int] = 1
@@ -157,6 +202,17 @@ class AnalysisFailed(EventData):
     reason: str
     retryable: bool
     failed_at: UtcDateTime
+    link: str | None = Field(default=None, description="The analysis, under the gateway's API")
+
+
+class AnalysisCancelled(EventData):
+    """The owner cancelled the analysis before it finished."""
+
+    event_name: ClassVar[str] = "AnalysisCancelled"
+    event_version: ClassVar[int] = 1
+
+    analysis_id: Identifier
+    cancelled_at: UtcDateTime
 
 
 class AlertTriggered(EventData):

@@ -246,7 +246,9 @@ class Dispatcher:
         )
 
     async def _run_handler(self, job: _Job) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat(str(job.message["ReceiptHandle"])))
+        heartbeat = asyncio.create_task(
+            self._heartbeat(str(job.message["ReceiptHandle"]), job.claim)
+        )
         try:
             with tracer.start_as_current_span(
                 job.span_name,
@@ -265,11 +267,17 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
 
-    async def _heartbeat(self, receipt_handle: str) -> None:
+    async def _heartbeat(self, receipt_handle: str, claim: str) -> None:
+        """While the handler runs: the message stays invisible and the claim held, so a
+        short ``claim_for`` lapses soon after a worker dies, never under a live one."""
         interval = max(self._visibility_timeout / 2, 0.5)
         while True:
             await asyncio.sleep(interval)
             await self._queue.set_visibility(receipt_handle, self._visibility_timeout)
+            try:
+                await self._idempotency.extend(self.consumer, claim, claim_for=self._claim_for)
+            except EventsError:
+                logger.warning("could not extend the claim on %s", claim, exc_info=True)
 
     async def _release_claim(self, event_id: str) -> None:
         try:

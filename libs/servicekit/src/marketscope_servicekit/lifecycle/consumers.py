@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from marketscope_events import (
@@ -36,6 +37,9 @@ class ConsumerOptions:
     batch_size: int = 10
     concurrency: int = 30
     visibility_timeout: int = 30
+    # How long a claim on an event outlives a worker that died handling it (the
+    # heartbeat renews it while the handler runs).
+    claim_seconds: int = 900
 
 
 def queue_url_of(name: str) -> QueueUrl:
@@ -90,6 +94,7 @@ def run_consumer(
                 batch_size=options.batch_size,
                 concurrency=options.concurrency,
                 visibility_timeout=options.visibility_timeout,
+                claim_for=timedelta(seconds=options.claim_seconds),
             ),
             idempotency or DynamoDBIdempotencyStore(await aws.client("dynamodb"), table_name),
             on_report=record_event_lag(metrics),

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from marketscope_chat.api.analyses import router as analyses
 from marketscope_chat.api.conversations import router as conversations
 from marketscope_chat.api.openai import router as openai
 
 router = APIRouter()
 router.include_router(conversations)
 router.include_router(openai)
+router.include_router(analyses)

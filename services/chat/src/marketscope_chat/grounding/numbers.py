@@ -35,6 +35,8 @@ What does not count (a grounding check must not ask for a source of these):
   ``22nd``); a lower-case ``m`` is not a magnitude (``5m`` is minutes as often as millions);
 - list markers at the start of a line (``1.``, ``2)``, also after a bullet);
 - citation markers: ``[1]``, ``[1, 2]``, ``[1-3]``;
+- indicator names with their usual windows: ``RSI(14)``, ``SMA 50/200``, ``EMA 20``,
+  ``MACD(12, 26, 9)``, ``95% VaR``, ``VaR 95`` (``RSI 61.2`` still states 61.2);
 - web addresses;
 - numbers spelled as words (``two``, ``third``): only digits are read.
 """
@@ -78,7 +80,16 @@ _MARKERS = (
     r"\[\d+(?:\s*[,\-\u2013]\s*\d+)*\]",
     r"^[ \t]*(?:[\-*+•][ \t]+)?\d{1,3}[.)](?=\s)",
 )
-_EXCLUDED = re.compile("|".join(_DATES_AND_TIMES + _MARKERS), re.MULTILINE)
+# ... and indicator names with their usual windows: RSI(14), SMA 50/200, MACD(12, 26, 9),
+# 95% VaR. Only those windows: "RSI 61.2" states a value.
+_WINDOWS = r"(?:5|10|12|14|20|26|50|100|200)"
+_LABELS = (
+    rf"(?i:\b(?:SMA|EMA|MA|RSI|ATR|MACD|Bollinger)\s?\(?{_WINDOWS}"
+    rf"(?:\s?[,/]\s?(?:{_WINDOWS}|9))*\)?(?![\d.]))",
+    r"(?i:\b(?:90|95|99)(?:\.\d)?\s?%\s?(?:one-day\s|1-day\s|daily\s)?VaR\b)",
+    r"(?i:\bVaR\s?\(?(?:90|95|99)(?:\.\d)?\s?%?\)?(?![\d.]))",
+)
+_EXCLUDED = re.compile("|".join(_DATES_AND_TIMES + _MARKERS + _LABELS), re.MULTILINE)
 _NOT_QUANTITIES = re.compile("|".join(_DATES_AND_TIMES))
 _DIGIT_RUN = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 

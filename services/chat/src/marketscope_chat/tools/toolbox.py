@@ -21,9 +21,10 @@ from pydantic import BaseModel, ValidationError
 
 from marketscope_chat.llm.base import Message, ToolCall, ToolSpec
 from marketscope_chat.tools.base import Tool, ToolContext, ToolFailed, ToolOutput
-from marketscope_chat.tools.clients import ServiceCaller
+from marketscope_chat.tools.clients import ServiceCaller, ServiceUnavailable
 from marketscope_chat.tools.documents import SearchDocumentsTool
 from marketscope_chat.tools.market import market_tools
+from marketscope_chat.tools.portfolio import PortfolioRiskTool
 from marketscope_chat.tools.trimming import compact
 from marketscope_servicekit import MetricsRecorder
 
@@ -43,6 +44,9 @@ class ToolResult:
     output: ToolOutput | None
     error: str | None
     duration_ms: float
+    # The error is the service's being down or slow (asking again later may answer),
+    # not its refusal of the request.
+    transient: bool = False
 
     @property
     def ok(self) -> bool:
@@ -142,6 +146,7 @@ class Toolbox:
         arguments: dict[str, Any] | None = None
         output: ToolOutput | None = None
         error: str | None = None
+        transient = False
         tool = self._tools.get(call.name)
         limit = asyncio.timeout(self.timeout)
         try:
@@ -157,10 +162,12 @@ class Toolbox:
             arguments, error = exc.arguments, str(exc)
         except ToolFailed as exc:
             error = str(exc) or f"{call.name} failed"
+            transient = isinstance(exc, ServiceUnavailable)
             logger.info("tool %s failed: %s", call.name, error)
         except Exception as exc:
             if isinstance(exc, TimeoutError) and limit.expired():
                 error = f"timed out after {self.timeout:g} s"
+                transient = True
                 logger.warning("tool %s timed out after %g s", call.name, self.timeout)
             else:
                 error = f"internal error in tool {call.name}"
@@ -171,7 +178,7 @@ class Toolbox:
             self._metrics.record(
                 EXECUTION_TIME, duration_ms, unit="Milliseconds", dimensions={"Tool": tool.name}
             )
-        return ToolResult(call, arguments, output, error, duration_ms)
+        return ToolResult(call, arguments, output, error, duration_ms, transient)
 
 
 def build_toolbox(
@@ -183,5 +190,9 @@ def build_toolbox(
     clock: Callable[[], float] = time.perf_counter,
 ) -> Toolbox:
     """Every tool the analyst has, over the two services they ask."""
-    tools: list[Tool[Any]] = [*market_tools(market_data), SearchDocumentsTool(rag)]
+    tools: list[Tool[Any]] = [
+        *market_tools(market_data),
+        PortfolioRiskTool(market_data),
+        SearchDocumentsTool(rag),
+    ]
     return Toolbox(tools, timeout=timeout, metrics=metrics, clock=clock)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from marketscope_gateway.api import accounts, api_keys, chat, documents, live, market
+from marketscope_gateway.api import accounts, analyses, api_keys, chat, documents, live, market
 
 router = APIRouter()
 router.include_router(accounts.router)
@@ -14,6 +14,7 @@ router.include_router(market.router)
 router.include_router(documents.router)
 router.include_router(chat.router)
 router.include_router(chat.openai_router)
+router.include_router(analyses.router)
 router.include_router(live.router)
 
 __all__ = ["router"]

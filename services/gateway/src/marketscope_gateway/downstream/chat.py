@@ -1,6 +1,6 @@
 """chat's HTTP API as the gateway calls it.
 
-Conversations, usage and the model list are plain calls. A message and an
+Conversations, analyses, usage and the model list are plain calls. A message and an
 OpenAI-style completion are opened instead (`ServiceClient.open`): chat answers them
 as a stream of server-sent events for as long as the model and its tools take, so the
 call has no time limit on the whole answer, only ``idle_timeout`` between two reads.
@@ -19,6 +19,7 @@ from marketscope_servicekit.calls import Params, segment
 SERVICE = "chat"
 # Bytes go to the client as they come off the socket: they must not be compressed.
 STREAM_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 class ChatClient(ServiceClient):
@@ -46,6 +47,19 @@ class ChatClient(ServiceClient):
 
     async def delete_conversation(self, identity: Identity, conversation_id: str) -> httpx.Response:
         return await self.send("DELETE", f"/conversations/{segment(conversation_id)}", identity)
+
+    async def request_analysis(self, identity: Identity, body: bytes) -> httpx.Response:
+        """``body`` as the client sent it: chat checks symbols and weights itself."""
+        return await self.send("POST", "/analyses", identity, content=body, headers=JSON_BODY)
+
+    async def analyses(self, identity: Identity, params: Params) -> httpx.Response:
+        return await self.send("GET", "/analyses", identity, params=params)
+
+    async def analysis(self, identity: Identity, analysis_id: str) -> httpx.Response:
+        return await self.send("GET", f"/analyses/{segment(analysis_id)}", identity)
+
+    async def cancel_analysis(self, identity: Identity, analysis_id: str) -> httpx.Response:
+        return await self.send("DELETE", f"/analyses/{segment(analysis_id)}", identity)
 
     async def usage(self, identity: Identity) -> httpx.Response:
         return await self.send("GET", "/usage", identity)

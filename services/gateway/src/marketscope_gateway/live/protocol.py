@@ -4,8 +4,9 @@ Client to server: ``auth`` (first message, unless the upgrade request carried
 ``Authorization: Bearer``; later, a fresh token that keeps the socket open past the
 current one's expiry), ``subscribe``, ``unsubscribe``, ``ping``.
 Server to client: ``welcome``, ``authenticated``, ``subscribed``, ``unsubscribed``,
-``event``, ``heartbeat``, ``pong``, ``error``. The JSON Schemas of both directions are
-generated from these models and pinned in ``tests/contract/gateway/``.
+``event`` (on ``analyses``: AnalysisProgressed while a job runs, then AnalysisCompleted
+or AnalysisFailed), ``heartbeat``, ``pong``, ``error``. The JSON Schemas of both
+directions are generated from these models and pinned in ``tests/contract/gateway/``.
 
 Client frames are parsed with a nesting limit: a frame too large, too deep or not JSON is
 an ``invalid_message`` error, never a reason to drop the connection.
@@ -127,6 +128,7 @@ class EventMessage(_Message):
         "QuoteUpdated",
         "DocumentIndexed",
         "NotificationCreated",
+        "AnalysisProgressed",
         "AnalysisCompleted",
         "AnalysisFailed",
     ]

@@ -1,4 +1,5 @@
-"""The indicator and risk reports the API answers, built from cached daily histories."""
+"""The indicator, risk and portfolio risk reports the API answers, built from cached daily
+histories."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import pandas as pd  # type: ignore[import-untyped]
 
 from marketscope_market_data.analytics import indicators as ind
 from marketscope_market_data.analytics.frames import adjusted_frame
-from marketscope_market_data.analytics.risk import correlation, daily_returns, risk_metrics
+from marketscope_market_data.analytics.risk import (
+    DegeneratePortfolio,
+    correlation,
+    daily_returns,
+    portfolio_risk,
+    risk_metrics,
+)
 from marketscope_market_data.errors import NotEnoughData
 from marketscope_market_data.schemas import (
     BollingerValue,
@@ -19,11 +26,16 @@ from marketscope_market_data.schemas import (
     Indicators,
     IndicatorsResponse,
     MacdValue,
+    PortfolioMetrics,
+    PortfolioRiskResponse,
+    RiskContribution,
     RiskResponse,
     SymbolRisk,
 )
 
 MIN_RISK_OBSERVATIONS = 20
+# The benchmark's column among the holdings' (a name no ticker can have).
+_BENCHMARK = "__benchmark__"
 
 
 def _last(series: pd.Series) -> float | None:
@@ -76,17 +88,16 @@ def indicator_report(
     )
 
 
-def risk_report(
-    histories: Sequence[HistoryResponse],
-    benchmark: HistoryResponse | None,
-    *,
-    risk_free_rate: float,
-) -> RiskResponse:
+def _aligned_returns(
+    histories: Sequence[HistoryResponse], benchmark: HistoryResponse | None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series | None]:
+    """Adjusted closes on the days every series (the benchmark too) traded, their daily
+    returns, and the benchmark's returns among them."""
     closes = pd.DataFrame(
         {history.symbol: adjusted_frame(history.bars)["close"] for history in histories}
     )
     if benchmark is not None:
-        closes["__benchmark__"] = adjusted_frame(benchmark.bars)["close"]
+        closes[_BENCHMARK] = adjusted_frame(benchmark.bars)["close"]
     aligned = closes.dropna()
     returns = daily_returns(aligned)
     if len(returns) < MIN_RISK_OBSERVATIONS:
@@ -94,14 +105,44 @@ def risk_report(
             f"Only {len(returns)} daily returns common to every series; "
             f"at least {MIN_RISK_OBSERVATIONS} are needed."
         )
-    benchmark_returns = returns.get("__benchmark__")
-    symbols = [history.symbol for history in histories]
-    metrics = []
-    for symbol in symbols:
-        result = risk_metrics(
-            aligned[symbol], returns[symbol], benchmark_returns, risk_free_rate=risk_free_rate
+    return aligned, returns, returns.get(_BENCHMARK)
+
+
+def _symbol_risks(
+    symbols: Sequence[str],
+    aligned: pd.DataFrame,
+    returns: pd.DataFrame,
+    benchmark_returns: pd.Series | None,
+    risk_free_rate: float,
+) -> list[SymbolRisk]:
+    return [
+        SymbolRisk(
+            symbol=symbol,
+            **vars(
+                risk_metrics(
+                    aligned[symbol],
+                    returns[symbol],
+                    benchmark_returns,
+                    risk_free_rate=risk_free_rate,
+                )
+            ),
         )
-        metrics.append(SymbolRisk(symbol=symbol, **vars(result)))
+        for symbol in symbols
+    ]
+
+
+def _is_stale(histories: Sequence[HistoryResponse], benchmark: HistoryResponse | None) -> bool:
+    return any(h.stale for h in histories) or bool(benchmark and benchmark.stale)
+
+
+def risk_report(
+    histories: Sequence[HistoryResponse],
+    benchmark: HistoryResponse | None,
+    *,
+    risk_free_rate: float,
+) -> RiskResponse:
+    aligned, returns, benchmark_returns = _aligned_returns(histories, benchmark)
+    symbols = [history.symbol for history in histories]
     return RiskResponse(
         symbols=symbols,
         benchmark=None if benchmark is None else benchmark.symbol,
@@ -109,7 +150,50 @@ def risk_report(
         end=pd.Timestamp(aligned.index[-1]).date(),
         observations=len(returns),
         risk_free_rate=risk_free_rate,
-        metrics=metrics,
+        metrics=_symbol_risks(symbols, aligned, returns, benchmark_returns, risk_free_rate),
         correlation=correlation(returns[symbols]),
-        stale=any(h.stale for h in histories) or bool(benchmark and benchmark.stale),
+        stale=_is_stale(histories, benchmark),
+    )
+
+
+def portfolio_report(
+    histories: Sequence[HistoryResponse],
+    weights: Sequence[float],
+    benchmark: HistoryResponse | None,
+    *,
+    risk_free_rate: float,
+) -> PortfolioRiskResponse:
+    """Risk of the holdings ``histories`` rebalanced daily to ``weights`` (one each, in
+    the same order), over the same aligned returns as each holding's own metrics."""
+    aligned, returns, benchmark_returns = _aligned_returns(histories, benchmark)
+    symbols = [history.symbol for history in histories]
+    try:
+        portfolio = portfolio_risk(
+            returns[symbols], weights, benchmark_returns, risk_free_rate=risk_free_rate
+        )
+    except DegeneratePortfolio as exc:
+        raise NotEnoughData(
+            "The portfolio's daily returns do not vary over the span: no risk to measure."
+        ) from exc
+    contributions = [
+        RiskContribution(symbol=symbol, weight=weight, volatility=volatility, contribution=share)
+        for symbol, weight, volatility, share in zip(
+            symbols, weights, portfolio.volatilities, portfolio.contributions, strict=True
+        )
+    ]
+    return PortfolioRiskResponse(
+        symbols=symbols,
+        weights=list(weights),
+        benchmark=None if benchmark is None else benchmark.symbol,
+        start=pd.Timestamp(aligned.index[0]).date(),
+        end=pd.Timestamp(aligned.index[-1]).date(),
+        observations=len(returns),
+        risk_free_rate=risk_free_rate,
+        metrics=_symbol_risks(symbols, aligned, returns, benchmark_returns, risk_free_rate),
+        portfolio=PortfolioMetrics(**vars(portfolio.metrics)),
+        diversification_ratio=portfolio.diversification_ratio,
+        risk_contributions=contributions,
+        largest_risk_contributor=max(contributions, key=lambda c: c.contribution).symbol,
+        correlation=correlation(returns[symbols]),
+        stale=_is_stale(histories, benchmark),
     )

@@ -1,10 +1,12 @@
 """Risk metrics of daily close series: annualised return and volatility, beta against a
 benchmark, Sharpe and Sortino ratios, maximum drawdown, historical 95 % VaR and the
-correlation matrix of daily returns. 252 trading days a year."""
+correlation matrix of daily returns; and the same of a weighted portfolio, with its
+diversification ratio and each holding's share of its variance. 252 trading days a year."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,3 +80,55 @@ def correlation(returns: pd.DataFrame) -> dict[str, dict[str, float]]:
         row: {column: float(matrix.loc[row, column]) for column in matrix.columns}
         for row in matrix.index
     }
+
+
+class DegeneratePortfolio(ValueError):
+    """The portfolio's daily returns do not vary: there is no risk to attribute."""
+
+
+@dataclass(frozen=True)
+class PortfolioRisk:
+    """A portfolio rebalanced daily to fixed weights. ``volatilities`` (annualised) and
+    ``contributions`` (fractions of the portfolio's variance, summing to 1) follow the
+    order of the return columns."""
+
+    metrics: RiskMetrics
+    diversification_ratio: float
+    volatilities: tuple[float, ...]
+    contributions: tuple[float, ...]
+
+
+def portfolio_risk(
+    returns: pd.DataFrame,
+    weights: Sequence[float],
+    benchmark_returns: pd.Series | None,
+    *,
+    risk_free_rate: float = 0.0,
+) -> PortfolioRisk:
+    """Risk of the portfolio whose daily return is ``returns @ weights``: one weight per
+    column, the columns' daily returns on common days."""
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (returns.shape[1],):
+        raise ValueError(f"{returns.shape[1]} return series but {len(w)} weights")
+    portfolio_returns = pd.Series(returns.to_numpy() @ w, index=returns.index)
+    # The wealth curve starts at 1 the day before the first return, so a fall on that
+    # first day counts, as it does in each symbol's own close series.
+    wealth = pd.Series(np.concatenate(([1.0], np.cumprod(1.0 + portfolio_returns.to_numpy()))))
+    covariance = returns.cov(ddof=1).to_numpy()
+    marginal = covariance @ w
+    variance = float(w @ marginal)
+    volatilities = np.sqrt(np.diag(covariance) * TRADING_DAYS)
+    weighted_volatility = float(w @ volatilities)
+    # Rounding leaves a tiny positive variance where the true one is zero (returns that
+    # cancel out exactly); it would make the ratios huge rather than undefined.
+    if not variance > 1e-12 * weighted_volatility**2 / TRADING_DAYS:
+        raise DegeneratePortfolio("the portfolio's daily returns do not vary")
+    metrics = risk_metrics(
+        wealth, portfolio_returns, benchmark_returns, risk_free_rate=risk_free_rate
+    )
+    return PortfolioRisk(
+        metrics=metrics,
+        diversification_ratio=weighted_volatility / math.sqrt(variance * TRADING_DAYS),
+        volatilities=tuple(float(v) for v in volatilities),
+        contributions=tuple(float(c) for c in w * marginal / variance),
+    )

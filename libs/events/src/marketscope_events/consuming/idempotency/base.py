@@ -7,12 +7,18 @@ from datetime import timedelta
 
 
 class IdempotencyStore(ABC):
-    """``begin`` claims an event for handling; ``complete`` records success;
+    """``begin`` claims an event for handling; ``extend`` keeps a claim its handler still
+    holds from lapsing (the heartbeat of a long handler); ``complete`` records success;
     ``release`` gives up the claim so a retry can run the handler again."""
 
     @abstractmethod
     async def begin(self, consumer: str, event_id: str, *, claim_for: timedelta) -> None:
         """Raise EventAlreadyHandledError if done, EventInProgressError if claimed."""
+
+    @abstractmethod
+    async def extend(self, consumer: str, event_id: str, *, claim_for: timedelta) -> None:
+        """Push an in-progress claim's lapse to ``claim_for`` from now; a claim that is no
+        longer in progress (completed, released) is left as it is."""
 
     @abstractmethod
     async def complete(self, consumer: str, event_id: str, *, keep_for: timedelta) -> None: ...

@@ -72,6 +72,26 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
             raise StoreUnavailableError(str(exc)) from exc
         return existing.get("Item", {}).get("status", {}).get("S")
 
+    async def extend(self, consumer: str, event_id: str, *, claim_for: timedelta) -> None:
+        expires = int((self._clock() + claim_for).timestamp())
+        try:
+            await self._db.update_item(
+                TableName=self._table,
+                Key=self._key(consumer, event_id),
+                UpdateExpression=f"SET {TTL_ATTRIBUTE} = :expires",
+                ConditionExpression="#status = :in_progress",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":expires": {"N": str(expires)},
+                    ":in_progress": {"S": "in_progress"},
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreUnavailableError(str(exc)) from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailableError(str(exc)) from exc
+
     async def complete(self, consumer: str, event_id: str, *, keep_for: timedelta) -> None:
         try:
             await self._db.put_item(

@@ -38,6 +38,12 @@ class InMemoryIdempotencyStore(IdempotencyStore):
             raise EventInProgressError(consumer, event_id)
         self._keep(key, ("in_progress", now + claim_for))
 
+    async def extend(self, consumer: str, event_id: str, *, claim_for: timedelta) -> None:
+        key = record_key(consumer, event_id)
+        existing = self._records.get(key)
+        if existing is not None and existing[0] == "in_progress":
+            self._keep(key, ("in_progress", self._clock() + claim_for))
+
     async def complete(self, consumer: str, event_id: str, *, keep_for: timedelta) -> None:
         self._keep(record_key(consumer, event_id), ("completed", self._clock() + keep_for))
 

@@ -16,11 +16,13 @@ from marketscope_chat.llm.base import (
     ToolCall,
     Usage,
 )
+from marketscope_chat.llm.offline.narrative import FACTS_TOOL, narrative_lines
 from marketscope_chat.llm.offline.planning import plan
 from marketscope_chat.llm.offline.reading import (
     CAPABILITIES,
     MAX_ROUNDS,
     MODEL,
+    OFFLINE_NOTE,
     Turn,
     call_key,
     content_text,
@@ -46,6 +48,12 @@ class OfflineEngine(ChatModel):
                 yield event
             return
         turn = Turn.of(request.messages)
+        facts = next((o.result for o in turn.outcomes if o.name == FACTS_TOOL), None)
+        if isinstance(facts, dict):
+            narrative = "\n\n".join([OFFLINE_NOTE, *narrative_lines(facts)])
+            async for event in self._answer(narrative, prompt):
+                yield event
+            return
         wanted = plan(turn, request.tools)
         made = turn.made()
         pending = [(name, args) for name, args in wanted.calls if call_key(name, args) not in made]

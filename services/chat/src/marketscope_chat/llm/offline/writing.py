@@ -19,7 +19,7 @@ from marketscope_chat.llm.offline.reading import (
 # --- writing ----------------------------------------------------------------------------
 
 
-def _number(value: Any) -> str:
+def number(value: Any) -> str:
     """A result's number as written in answers: two decimals, four when smaller than 0.1
     (a MACD histogram of 0.0042 is not 0.00)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -30,7 +30,7 @@ def _number(value: Any) -> str:
     return text.lstrip("-") if float(text.replace(",", "")) == 0 else text
 
 
-def _fraction_percent(value: Any) -> str:
+def fraction_percent(value: Any) -> str:
     """A fraction (risk metrics) written as a percent with two decimals."""
     if not isinstance(value, int | float):
         return "n/a"
@@ -44,7 +44,7 @@ def _move(change: Any, percent: Any) -> str:
         return ""
     if change == 0:
         return "unchanged"
-    amount = _number(abs(change))
+    amount = number(abs(change))
     share = f" ({abs(percent):.2f}%)" if isinstance(percent, int | float) else ""
     return f"{'up' if change > 0 else 'down'} {amount}{share}"
 
@@ -75,13 +75,13 @@ def _what(outcome: Outcome) -> str:
 
 def _quote_lines(quote: dict[str, Any]) -> list[str]:
     line = (
-        f"**{quote.get('symbol')}** last traded at {_number(quote.get('price'))} "
+        f"**{quote.get('symbol')}** last traded at {number(quote.get('price'))} "
         f"{quote.get('currency', '')} on {_date(quote.get('as_of'))} "
         f"(source: {quote.get('source')})"
     )
     move = _move(quote.get("change"), quote.get("change_percent"))
     if move and quote.get("previous_close") is not None:
-        line += f", {move} from the previous close of {_number(quote['previous_close'])}."
+        line += f", {move} from the previous close of {number(quote['previous_close'])}."
     else:
         line += "; there is no previous close to compare with."
     if quote.get("stale"):
@@ -100,14 +100,14 @@ def _history_lines(outcome: Outcome) -> list[str]:
         return [f"{head}: there are no bars in that period (source: {data.get('source')})."]
     line = (
         f"{head}, {interval} bars from {summary.get('start')} to {summary.get('end')} "
-        f"(source: {data.get('source')}): the close went from {_number(summary['first_close'])} "
-        f"to {_number(summary.get('last_close'))}"
+        f"(source: {data.get('source')}): the close went from {number(summary['first_close'])} "
+        f"to {number(summary.get('last_close'))}"
     )
     change = summary.get("change_percent")
     if isinstance(change, int | float):
         line += f", {'up' if change >= 0 else 'down'} {abs(change):.2f}%"
     line += "."
-    extremes = [f"high {_number(summary.get('high'))}", f"low {_number(summary.get('low'))}"]
+    extremes = [f"high {number(summary.get('high'))}", f"low {number(summary.get('low'))}"]
     if isinstance(summary.get("average_volume"), int | float):
         extremes.append(f"average volume {summary['average_volume']:,.0f}")
     lines = [line, f"Over the period: {', '.join(extremes)} ({data.get('bars_total')} bars)."]
@@ -121,13 +121,13 @@ def _indicator_lines(data: dict[str, Any]) -> list[str]:
     names: list[str] = list(data.get("names") or ())
     lines = [
         f"**{data.get('symbol')}** indicators as of {data.get('as_of')} (close "
-        f"{_number(data.get('close'))}, {data.get('bars_used')} daily bars, source: "
+        f"{number(data.get('close'))}, {data.get('bars_used')} daily bars, source: "
         f"{data.get('source')}):"
     ]
 
     def listed(keys: Sequence[str]) -> str:
         return ", ".join(
-            f"`{key}` {_number(values[key]) if values.get(key) is not None else 'n/a'}"
+            f"`{key}` {number(values[key]) if values.get(key) is not None else 'n/a'}"
             for key in keys
         )
 
@@ -140,17 +140,17 @@ def _indicator_lines(data: dict[str, Any]) -> list[str]:
     if "macd" in names:
         macd = values.get("macd")
         lines.append(
-            f"- MACD {_number(macd['macd'])}, signal {_number(macd['signal'])}, histogram "
-            f"{_number(macd['histogram'])}."
+            f"- MACD {number(macd['macd'])}, signal {number(macd['signal'])}, histogram "
+            f"{number(macd['histogram'])}."
             if macd
             else "- MACD: not enough bars."
         )
     if "bollinger" in names:
         bands = values.get("bollinger")
         lines.append(
-            f"- Bollinger bands: middle {_number(bands['middle'])}, upper "
-            f"{_number(bands['upper'])}, lower {_number(bands['lower'])}, `percent_b` "
-            f"{_number(bands['percent_b'])}."
+            f"- Bollinger bands: middle {number(bands['middle'])}, upper "
+            f"{number(bands['upper'])}, lower {number(bands['lower'])}, `percent_b` "
+            f"{number(bands['percent_b'])}."
             if bands
             else "- Bollinger bands: not enough bars."
         )
@@ -174,24 +174,24 @@ def _risk_lines(risk: dict[str, Any]) -> list[str]:
     lines = [
         f"Risk of {_symbols_text(risk.get('symbols') or ())} from {risk.get('start')} to "
         f"{risk.get('end')} ({risk.get('observations')} daily returns{against}, risk-free "
-        f"rate {_fraction_percent(risk.get('risk_free_rate'))}):"
+        f"rate {fraction_percent(risk.get('risk_free_rate'))}):"
     ]
     for metric in risk.get("metrics") or ():
         ratios = ", ".join(
-            f"{label} {_number(metric.get(key)) if metric.get(key) is not None else 'n/a'}"
+            f"{label} {number(metric.get(key)) if metric.get(key) is not None else 'n/a'}"
             for label, key in (("beta", "beta"), ("Sharpe", "sharpe"), ("Sortino", "sortino"))
         )
         lines.append(
             f"- **{metric.get('symbol')}**: annualised return "
-            f"{_fraction_percent(metric.get('annualised_return'))}, annualised volatility "
-            f"{_fraction_percent(metric.get('annualised_volatility'))}, {ratios}, max drawdown "
-            f"{_fraction_percent(metric.get('max_drawdown'))}, one-day VaR (`var_95`) "
-            f"{_fraction_percent(metric.get('var_95'))}."
+            f"{fraction_percent(metric.get('annualised_return'))}, annualised volatility "
+            f"{fraction_percent(metric.get('annualised_volatility'))}, {ratios}, max drawdown "
+            f"{fraction_percent(metric.get('max_drawdown'))}, one-day VaR (`var_95`) "
+            f"{fraction_percent(metric.get('var_95'))}."
         )
     symbols = [str(symbol) for symbol in risk.get("symbols") or ()]
     matrix: dict[str, dict[str, Any]] = risk.get("correlation") or {}
     pairs = [
-        f"{a}/{b} {_number(matrix[a][b])}"
+        f"{a}/{b} {number(matrix[a][b])}"
         for i, a in enumerate(symbols)
         for b in symbols[i + 1 :]
         if a in matrix and b in matrix[a]
