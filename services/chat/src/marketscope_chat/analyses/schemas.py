@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from marketscope_chat.analyses.repository import AnalysisSummary, title_of
 from marketscope_chat.analyses.service import AnalysisAsk, AnalysisView
 from marketscope_chat.analyses.state import Status
 from marketscope_chat.analyses.worker import link_of
-from marketscope_chat.tools.arguments import SYMBOL_PATTERN
 from marketscope_chat.tools.portfolio import MAX_PORTFOLIO_SYMBOLS
 from marketscope_events.catalog.events import AnalysisKind, AnalysisStage, Horizon
 
@@ -20,9 +19,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+# What the events allow: a holding is a ticker, a benchmark may be an index (^GSPC).
+Holding = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z0-9][A-Z0-9.\-^=]{0,14}$")]
+BenchmarkSymbol = Annotated[
+    str, BeforeValidator(_upper), Field(pattern=r"^\^?[A-Z0-9][A-Z0-9.\-^=]{0,14}$")
+]
+
+
 class AnalysisCreate(_Model):
     kind: AnalysisKind
-    symbols: list[str] = Field(
+    symbols: list[Holding] = Field(
         min_length=1,
         # One more than allowed reaches the service, which says what the limit is.
         max_length=MAX_PORTFOLIO_SYMBOLS + 1,
@@ -31,7 +41,7 @@ class AnalysisCreate(_Model):
     weights: list[float] | None = Field(
         default=None, description="Portfolio weights in the order of symbols, summing to 1"
     )
-    benchmark: str = Field(default="^GSPC", pattern=SYMBOL_PATTERN)
+    benchmark: BenchmarkSymbol = "^GSPC"
     horizon: Horizon = "1y"
     question: str | None = Field(default=None, max_length=2000)
 
