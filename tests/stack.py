@@ -1,6 +1,6 @@
 """The running stack that cross-service tests use (the authorization matrix, the chat
-contract through the gateway): the real gateway, chat, market-data and rag apps, each
-behind its own uvicorn server on a loopback port, on the provisioned emulator; two
+contract through the gateway): the real gateway, chat, market-data, rag and notifier apps,
+each behind its own uvicorn server on a loopback port, on the provisioned emulator; two
 accounts, A and B, registered and logged in through the gateway's REST API, and their
 private resources made through it too. The chat service runs the offline engine."""
 
@@ -26,6 +26,8 @@ from marketscope_gateway.main import create_app as create_gateway
 from marketscope_gateway.settings import Settings as GatewaySettings
 from marketscope_market_data.main import create_app as create_market_data
 from marketscope_market_data.settings import Settings as MarketDataSettings
+from marketscope_notifier.main import create_app as create_notifier
+from marketscope_notifier.settings import Settings as NotifierSettings
 from marketscope_platform.aws import AwsSettings
 from marketscope_rag.main import create_app as create_rag
 from marketscope_rag.settings import Settings as RagSettings
@@ -202,6 +204,9 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
                 )
             )
         )
+        notifier_url = await started.enter_async_context(
+            served(create_notifier(NotifierSettings(), aws_settings))
+        )
         chat_url = await started.enter_async_context(
             served(
                 create_chat(
@@ -215,6 +220,7 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
                 chat_url=chat_url,
                 market_data_url=market_data_url,
                 rag_url=rag_url,
+                notifier_url=notifier_url,
                 instance_id=f"security-{uuid.uuid4().hex[:10]}",
                 # Every test registers from 127.0.0.1 into the run's one emulator table:
                 # the per-address registration limit is not what this suite checks.

@@ -9,6 +9,7 @@ in ``PUBLIC`` with the reason it names nothing a user owns. A route that is neit
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
@@ -432,3 +433,181 @@ async def complete_through_the_openai_door(stack: Stack) -> None:
     )
     answered(stack, response)
     await _revoke(stack, stack.b, b_key["id"])
+
+
+# -------------------------------------------------------------------- alerts
+
+# Far above any price: the alert never fires, so what A left is what A finds.
+NEVER_REACHED = {"kind": "greater_than", "level": 1_000_000.0}
+
+
+async def _an_alert(stack: Stack, account: Account) -> dict[str, Any]:
+    response = await stack.client.post(
+        "/api/v1/alerts",
+        json={
+            "symbol": "AAPL",
+            "condition": NEVER_REACHED,
+            "note": f"{stack.a_owns.note.marker} exit" if account is stack.a else "B's own",
+        },
+        headers=account.headers,
+    )
+    assert response.status_code == 201, response.text
+    alert: dict[str, Any] = response.json()
+    return alert
+
+
+async def _a_still_has_alert(stack: Stack, alert: dict[str, Any]) -> None:
+    response = await stack.client.get(
+        f"/api/v1/alerts/{alert['alert_id']}", headers=stack.a.headers
+    )
+    assert response.status_code == 200, response.text
+    found = response.json()
+    for name in ("status", "note", "condition", "frequency", "expires_at"):
+        assert found[name] == alert[name], (name, found)
+    await a_keeps_everything(stack)
+
+
+@owner_case("POST", "/api/v1/alerts")
+async def set_an_alert(stack: Stack) -> None:
+    a_alert = await _an_alert(stack, stack.a)
+    response = await stack.client.post(
+        "/api/v1/alerts",
+        json={"symbol": "AAPL", "condition": NEVER_REACHED},
+        headers=stack.b.headers,
+    )
+    answered(stack, response, 201)
+    b_alert = response.json()
+    a_list = await stack.client.get("/api/v1/alerts", headers=stack.a.headers)
+    assert b_alert["alert_id"] not in a_list.text
+    await _a_still_has_alert(stack, a_alert)
+
+
+@owner_case("GET", "/api/v1/alerts")
+async def list_alerts(stack: Stack) -> None:
+    a_alert = await _an_alert(stack, stack.a)
+    own = await stack.client.get("/api/v1/alerts", headers=stack.a.headers)
+    assert a_alert["alert_id"] in own.text, own.text
+    response = await stack.client.get(
+        "/api/v1/alerts", params={"limit": 100}, headers=stack.b.headers
+    )
+    answered(stack, response)
+    assert a_alert["alert_id"] not in response.text
+
+
+@owner_case("GET", "/api/v1/alerts/{alert_id}")
+async def read_an_alert(stack: Stack) -> None:
+    a_alert = await _an_alert(stack, stack.a)
+    path = f"/api/v1/alerts/{a_alert['alert_id']}"
+    own = await stack.client.get(path, headers=stack.a.headers)
+    assert own.status_code == 200, own.text
+    refused(stack, await stack.client.get(path, headers=stack.b.headers))
+
+
+@owner_case("PATCH", "/api/v1/alerts/{alert_id}")
+async def change_an_alert(stack: Stack) -> None:
+    a_alert = await _an_alert(stack, stack.a)
+    path = f"/api/v1/alerts/{a_alert['alert_id']}"
+    for change in (
+        {"note": "B's now"},
+        {"condition": {"kind": "less_than", "level": 1_000_000.0}},
+        {"expires_at": "2099-01-01T00:00:00Z"},
+    ):
+        refused(stack, await stack.client.patch(path, json=change, headers=stack.b.headers))
+    await _a_still_has_alert(stack, a_alert)
+
+
+@owner_case("POST", "/api/v1/alerts/{alert_id}/pause")
+async def pause_an_alert(stack: Stack) -> None:
+    a_alert = await _an_alert(stack, stack.a)
+    path = f"/api/v1/alerts/{a_alert['alert_id']}/pause"
+    refused(stack, await stack.client.post(path, headers=stack.b.headers))
+    await _a_still_has_alert(stack, a_alert)
+
+
+@owner_case("POST", "/api/v1/alerts/{alert_id}/resume")
+async def resume_an_alert(stack: Stack) -> None:
+    a_alert = await _an_alert(stack, stack.a)
+    path = f"/api/v1/alerts/{a_alert['alert_id']}"
+    paused = await stack.client.post(f"{path}/pause", headers=stack.a.headers)
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["status"] == "paused"
+    refused(stack, await stack.client.post(f"{path}/resume", headers=stack.b.headers))
+    await _a_still_has_alert(stack, paused.json())
+
+
+@owner_case("DELETE", "/api/v1/alerts/{alert_id}")
+async def delete_an_alert(stack: Stack) -> None:
+    a_alert = await _an_alert(stack, stack.a)
+    path = f"/api/v1/alerts/{a_alert['alert_id']}"
+    refused(stack, await stack.client.delete(path, headers=stack.b.headers))
+    await _a_still_has_alert(stack, a_alert)
+
+
+# ------------------------------------------------------------- notifications
+
+INBOX_WAIT_SECONDS = 30.0
+
+
+async def _unread_of_a(stack: Stack) -> list[dict[str, Any]]:
+    response = await stack.client.get(
+        "/api/v1/notifications", params={"unread": True, "limit": 100}, headers=stack.a.headers
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def _a_notification(stack: Stack) -> dict[str, Any]:
+    """An unread notification of A's: notifier's notice that A's note was indexed (no
+    case marks A's notifications read)."""
+    async with asyncio.timeout(INBOX_WAIT_SECONDS):
+        while True:
+            for item in await _unread_of_a(stack):
+                if stack.a_owns.note.document_id in (item["link"] or ""):
+                    return item
+            await asyncio.sleep(0.5)
+
+
+async def _a_still_has_unread(stack: Stack, notification: dict[str, Any]) -> None:
+    unread = {item["notification_id"] for item in await _unread_of_a(stack)}
+    assert notification["notification_id"] in unread, unread
+    await a_keeps_everything(stack)
+
+
+@owner_case("GET", "/api/v1/notifications")
+async def list_notifications(stack: Stack) -> None:
+    a_notification = await _a_notification(stack)
+    for params in ({"limit": 100}, {"limit": 100, "unread": True}):
+        response = await stack.client.get(
+            "/api/v1/notifications", params=params, headers=stack.b.headers
+        )
+        answered(stack, response)
+        assert a_notification["notification_id"] not in response.text
+
+
+@owner_case("GET", "/api/v1/notifications/unread-count")
+async def count_unread_notifications(stack: Stack) -> None:
+    await _a_notification(stack)
+    response = await stack.client.get("/api/v1/notifications/unread-count", headers=stack.b.headers)
+    answered(stack, response)
+    listed = await stack.client.get(
+        "/api/v1/notifications", params={"unread": True, "limit": 100}, headers=stack.b.headers
+    )
+    # B's count is of B's inbox: A's unread notifications are not in it.
+    assert response.json()["unread"] <= len(listed.json()["items"]), response.text
+
+
+@owner_case("POST", "/api/v1/notifications/{notification_id}/read")
+async def mark_a_notification_read(stack: Stack) -> None:
+    a_notification = await _a_notification(stack)
+    path = f"/api/v1/notifications/{a_notification['notification_id']}/read"
+    refused(stack, await stack.client.post(path, headers=stack.b.headers))
+    await _a_still_has_unread(stack, a_notification)
+
+
+@owner_case("POST", "/api/v1/notifications/read-all")
+async def mark_all_notifications_read(stack: Stack) -> None:
+    a_notification = await _a_notification(stack)
+    response = await stack.client.post("/api/v1/notifications/read-all", headers=stack.b.headers)
+    answered(stack, response)
+    await _a_still_has_unread(stack, a_notification)

@@ -192,6 +192,8 @@ async def test_the_facts_match_an_independent_computation(analyst: Analyst) -> N
         ({"kind": "stock", "symbols": ["AAPL", "MSFT"]}, "covers one symbol"),
         ({"kind": "portfolio", "symbols": ["AAPL", "aapl"]}, "Symbols repeat: AAPL"),
         ({"kind": "bond", "symbols": ["AAPL"]}, "kind"),
+        ({"kind": "portfolio", "symbols": ["AAPL", "MSFT"], "weights": [1.0, 1e308]}, "weights"),
+        ({"kind": "portfolio", "symbols": ["^GSPC", "MSFT"]}, "symbols"),
     ],
 )
 async def test_bad_requests_are_422_problems_and_store_nothing(

@@ -8,7 +8,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -20,7 +20,7 @@ from marketscope_gateway.settings import Settings
 from marketscope_platform.aws import AwsSettings
 from marketscope_servicekit.testing import served
 
-from .fakes import FakeChat, FakeMarketData, FakeRag
+from .fakes import FakeChat, FakeMarketData, FakeNotifier, FakeRag
 
 SIGNING_KEY = "test-signing-key-" + "x" * 32
 PASSWORD = "correct horse battery"
@@ -39,6 +39,7 @@ class RunningGateway:
     rag: FakeRag
     chat: FakeChat
     url: str = "http://gw"  # a served gateway's own base URL
+    notifier: FakeNotifier = field(default_factory=FakeNotifier)
 
     async def register(self, email: str | None = None) -> tuple[str, str]:
         email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
@@ -94,6 +95,7 @@ def make_gateway(provisioned: str, aws_settings: AwsSettings) -> MakeGateway:
         market_data: FakeMarketData | None = None,
         rag: FakeRag | None = None,
         chat: FakeChat | None = None,
+        notifier: FakeNotifier | None = None,
         transports: dict[str, httpx.AsyncBaseTransport] | None = None,
         client_ip: str | None = None,
         **overrides: Any,
@@ -101,19 +103,21 @@ def make_gateway(provisioned: str, aws_settings: AwsSettings) -> MakeGateway:
         market_data = market_data or FakeMarketData()
         rag = rag or FakeRag()
         chat = chat or FakeChat()
+        notifier = notifier or FakeNotifier()
         downstream: dict[str, httpx.AsyncBaseTransport] = {
             "market-data": httpx.ASGITransport(app=market_data.app()),
             "rag": httpx.ASGITransport(app=rag.app()),
             # In process: httpx reads an ASGI app's answer whole, so streams arrive at
             # once here; make_served_gateway streams them for real.
             "chat": httpx.ASGITransport(app=chat.app()),
+            "notifier": httpx.ASGITransport(app=notifier.app()),
             **(transports or {}),
         }
         app = create_app(gateway_settings(**overrides), aws_settings, transports=downstream)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, client=(client_ip or random_ip(), 50000))
             async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-                yield RunningGateway(app, client, market_data, rag, chat)
+                yield RunningGateway(app, client, market_data, rag, chat, notifier=notifier)
 
     return running
 
@@ -126,12 +130,14 @@ def make_served_gateway(provisioned: str, aws_settings: AwsSettings) -> MakeGate
 
     @asynccontextmanager
     async def running(
-        *, chat: FakeChat | None = None, **overrides: Any
+        *, chat: FakeChat | None = None, notifier: FakeNotifier | None = None, **overrides: Any
     ) -> AsyncIterator[RunningGateway]:
         market_data, rag, chat = FakeMarketData(), FakeRag(), chat or FakeChat()
+        notifier = notifier or FakeNotifier()
         downstream: dict[str, httpx.AsyncBaseTransport] = {
             "market-data": httpx.ASGITransport(app=market_data.app()),
             "rag": httpx.ASGITransport(app=rag.app()),
+            "notifier": httpx.ASGITransport(app=notifier.app()),
         }
         async with AsyncExitStack() as stack:
             chat_url = await stack.enter_async_context(served(chat.app()))
@@ -140,6 +146,6 @@ def make_served_gateway(provisioned: str, aws_settings: AwsSettings) -> MakeGate
             url = await stack.enter_async_context(served(app))
             client = await stack.enter_async_context(httpx.AsyncClient(base_url=url))
             await asyncio.wait_for(app.state.components.live_feed.subscribed.wait(), timeout=30)
-            yield RunningGateway(app, client, market_data, rag, chat, url)
+            yield RunningGateway(app, client, market_data, rag, chat, url, notifier)
 
     return running

@@ -1,5 +1,5 @@
-"""Fakes shared by the gateway's tests: market-data, rag and chat as small ASGI apps, and
-a service that cannot be reached.
+"""Fakes shared by the gateway's tests: market-data, rag, chat and notifier as small ASGI
+apps, and a service that cannot be reached.
 
 The fake services verify the gateway-signed identity exactly as the real services do
 (``current_identity``), so a test passes only if the gateway signs its calls.
@@ -535,5 +535,211 @@ class FakeChat:
                     "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16},
                 }
             )
+
+        return app
+
+
+ALERT_KINDS = {
+    "greater_than",
+    "less_than",
+    "crossing",
+    "crossing_up",
+    "crossing_down",
+    "entering_channel",
+    "exiting_channel",
+    "moving_up_pct",
+    "moving_down_pct",
+}
+
+
+@dataclass
+class FakeNotifier:
+    """notifier's alerts and inbox, scoped to the signed caller like notifier does: another
+    user's alert or notification is 404. An unknown condition kind is 422, pausing a paused
+    alert 409. ``inbox`` holds each user's notifications (``owner``, ``read`` among them)."""
+
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inbox: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (method, path with query) of every request, and its body, as they reached notifier.
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+    callers: list[Identity] = field(default_factory=list)
+
+    def notify(self, owner: str, title: str, *, read: bool = False) -> str:
+        notification_id = f"ntf_{uuid.uuid4().hex}"
+        self.inbox[notification_id] = {
+            "notification_id": notification_id,
+            "kind": "alert",
+            "title": title,
+            "body": title,
+            "link": None,
+            "created_at": "2024-05-01T12:00:00Z",
+            "read": read,
+            "owner": owner,
+        }
+        return notification_id
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+        app.state.internal_key = InternalKeySettings().internal_key  # the gateway's
+        install_body_digest(app)  # what current_identity hashes the body with
+        install_problem_handlers(app)
+
+        async def seen(request: Request, caller: Identity) -> None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            self.requests.append((request.method, target))
+            self.bodies.append(await request.body())
+            self.callers.append(caller)
+
+        def public(alert: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in alert.items() if k != "owner"}
+
+        def own(alert_id: str, caller: Identity) -> dict[str, Any] | None:
+            alert = self.alerts.get(alert_id)
+            return alert if alert and alert["owner"] == caller.user_id else None
+
+        def missing(request: Request, alert_id: str) -> JSONResponse:
+            return problem(404, f"No alert {alert_id}.", request.url.path)
+
+        def bad_condition(request: Request, body: dict[str, Any]) -> JSONResponse | None:
+            condition = body.get("condition")
+            if condition is not None and condition.get("kind") not in ALERT_KINDS:
+                return problem(422, "Not a condition notifier knows.", request.url.path)
+            return None
+
+        @app.get("/healthz")
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @app.post("/alerts", status_code=201, response_model=None)
+        async def create(request: Request, caller: Caller) -> Response:
+            await seen(request, caller)
+            body = json.loads(await request.body())
+            refused = bad_condition(request, body)
+            if refused is not None:
+                return refused
+            alert_id = f"alr_{uuid.uuid4().hex}"
+            alert = {
+                "alert_id": alert_id,
+                "symbol": body["symbol"].upper(),
+                "condition": body["condition"],
+                "frequency": body.get("frequency") or {"kind": "once"},
+                "status": "active",
+                "note": body.get("note"),
+                "link": f"/api/v1/alerts/{alert_id}",
+                "owner": caller.user_id,
+            }
+            self.alerts[alert_id] = alert
+            return JSONResponse(
+                public(alert), status_code=201, headers={"Location": f"/alerts/{alert_id}"}
+            )
+
+        @app.get("/alerts", response_model=None)
+        async def listing(
+            request: Request, caller: Caller, limit: int = 20, cursor: str | None = None
+        ) -> Response:
+            await seen(request, caller)
+            if cursor is not None and not cursor.isdigit():
+                return problem(422, "Not a cursor of this listing.", request.url.path)
+            mine = [a for a in self.alerts.values() if a["owner"] == caller.user_id][::-1]
+            start = int(cursor or 0)
+            more = start + limit < len(mine)
+            return JSONResponse(
+                {
+                    "items": [public(a) for a in mine[start : start + limit]],
+                    "next_cursor": str(start + limit) if more else None,
+                }
+            )
+
+        @app.get("/alerts/{alert_id}", response_model=None)
+        async def read(alert_id: str, request: Request, caller: Caller) -> Response:
+            await seen(request, caller)
+            alert = own(alert_id, caller)
+            return missing(request, alert_id) if alert is None else JSONResponse(public(alert))
+
+        @app.patch("/alerts/{alert_id}", response_model=None)
+        async def change(alert_id: str, request: Request, caller: Caller) -> Response:
+            await seen(request, caller)
+            alert = own(alert_id, caller)
+            if alert is None:
+                return missing(request, alert_id)
+            body = json.loads(await request.body())
+            refused = bad_condition(request, body)
+            if refused is not None:
+                return refused
+            alert.update({k: v for k, v in body.items() if k in {"condition", "note"}})
+            return JSONResponse(public(alert))
+
+        @app.post("/alerts/{alert_id}/{action}", response_model=None)
+        async def pause_or_resume(
+            alert_id: str, action: str, request: Request, caller: Caller
+        ) -> Response:
+            await seen(request, caller)
+            alert = own(alert_id, caller)
+            if alert is None or action not in {"pause", "resume"}:
+                return missing(request, alert_id)
+            wanted = "paused" if action == "pause" else "active"
+            if alert["status"] == wanted:
+                return problem(409, f"Alert {alert_id} is {wanted} already.", request.url.path)
+            alert["status"] = wanted
+            return JSONResponse(public(alert))
+
+        @app.delete("/alerts/{alert_id}", status_code=204, response_model=None)
+        async def delete(alert_id: str, request: Request, caller: Caller) -> Response:
+            await seen(request, caller)
+            if own(alert_id, caller) is None:
+                return missing(request, alert_id)
+            del self.alerts[alert_id]
+            return Response(status_code=204)
+
+        def mine(caller: Identity) -> list[dict[str, Any]]:
+            return [n for n in self.inbox.values() if n["owner"] == caller.user_id]
+
+        @app.get("/notifications", response_model=None)
+        async def notifications(
+            request: Request,
+            caller: Caller,
+            limit: int = 20,
+            cursor: str | None = None,
+            unread: bool = False,
+        ) -> Response:
+            await seen(request, caller)
+            if cursor is not None and not cursor.isdigit():
+                return problem(422, "Not a cursor of this listing.", request.url.path)
+            listed = [n for n in mine(caller) if not (unread and n["read"])][::-1]
+            start = int(cursor or 0)
+            more = start + limit < len(listed)
+            return JSONResponse(
+                {
+                    "items": [
+                        {k: v for k, v in n.items() if k != "owner"}
+                        for n in listed[start : start + limit]
+                    ],
+                    "next_cursor": str(start + limit) if more else None,
+                }
+            )
+
+        @app.get("/notifications/unread-count")
+        async def unread_count(request: Request, caller: Caller) -> dict[str, int]:
+            await seen(request, caller)
+            return {"unread": sum(not n["read"] for n in mine(caller))}
+
+        @app.post("/notifications/read-all")
+        async def read_all(request: Request, caller: Caller) -> dict[str, int]:
+            await seen(request, caller)
+            unread = [n for n in mine(caller) if not n["read"]]
+            for notification in unread:
+                notification["read"] = True
+            return {"marked": len(unread)}
+
+        @app.post("/notifications/{notification_id}/read", status_code=204, response_model=None)
+        async def mark_read(notification_id: str, request: Request, caller: Caller) -> Response:
+            await seen(request, caller)
+            notification = self.inbox.get(notification_id)
+            if notification is None or notification["owner"] != caller.user_id:
+                detail = f"No notification {notification_id}."
+                return problem(404, detail, request.url.path)
+            notification["read"] = True
+            return Response(status_code=204)
 
         return app

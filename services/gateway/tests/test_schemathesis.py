@@ -17,7 +17,7 @@ from marketscope_servicekit.conformance import exercise_api
 from marketscope_servicekit.testing import served_in_thread
 
 from .conftest import PASSWORD, gateway_settings
-from .fakes import FakeChat, FakeMarketData, FakeRag
+from .fakes import FakeChat, FakeMarketData, FakeNotifier, FakeRag
 
 pytestmark = pytest.mark.integration
 EXAMPLES_PER_OPERATION = 15
@@ -29,6 +29,7 @@ def gateway_url(provisioned: str, aws_settings: AwsSettings) -> Iterator[str]:
         "market-data": httpx.ASGITransport(app=FakeMarketData().app()),
         "rag": httpx.ASGITransport(app=FakeRag().app()),
         "chat": httpx.ASGITransport(app=FakeChat().app()),
+        "notifier": httpx.ASGITransport(app=FakeNotifier().app()),
     }
     with served_in_thread(
         create_app(gateway_settings(), aws_settings, transports=transports)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from marketscope_events import CATALOG, Envelope
-from marketscope_events.catalog.events import AlertTriggered
+from marketscope_events.catalog.events import NotificationCreated
 from marketscope_notifier.main import create_app
 from marketscope_notifier.settings import SERVICE, Settings
 from marketscope_servicekit.testing import EventStoreContract
@@ -18,18 +17,23 @@ class TestNotifierEventStore(EventStoreContract):
     settings_class = Settings
     create_app = staticmethod(create_app)
 
+    def settings(self) -> Settings:
+        # NotificationCreated's one subscriber with a provisioned queue is the notifier
+        # itself: its own consumer reads another queue here, so the test finds the event
+        # on the service's queue instead of racing the app for it.
+        return Settings(queue_name="marketscope-notifier-contract-unread")
+
     def stream_and_event(self) -> tuple[str, Envelope]:
-        alert_id = f"alert-{uuid.uuid4().hex[:12]}"
+        notification_id = f"ntf_{uuid.uuid4().hex}"
         event = CATALOG.new_event(
-            AlertTriggered(
-                alert_id=alert_id,
+            NotificationCreated(
+                notification_id=notification_id,
                 owner="user-1",
-                symbol="AAPL",
-                condition="above",
-                threshold=Decimal("200"),
-                price=Decimal("201.5"),
-                triggered_at=datetime.now(UTC),
+                kind="alert",
+                title="AAPL is above 200.00",
+                body="AAPL: price is above 200.00 (at 201.50).",
+                created_at=datetime.now(UTC),
             ),
-            subject=alert_id,
+            subject=notification_id,
         )
-        return f"Alert#{alert_id}", event
+        return f"Notification#{notification_id}", event

@@ -1,6 +1,6 @@
-"""Consumer-driven contract: what the gateway sends to chat, market-data and rag, and every
-field it reads from their answers, checked against the OpenAPI snapshots those services
-commit (tests/contract/<service>/openapi.json).
+"""Consumer-driven contract: what the gateway sends to chat, market-data, rag and notifier,
+and every field it reads from their answers, checked against the OpenAPI snapshots those
+services commit (tests/contract/<service>/openapi.json).
 
 The requests are the ones the gateway's own clients make (recorded off a mock transport),
 not a hand-kept list, so a renamed path or parameter on either side fails here.
@@ -20,14 +20,14 @@ import pytest
 from pydantic import BaseModel
 
 from marketscope_gateway.api.documents import UPLOAD_BODY
-from marketscope_gateway.downstream import ChatClient, MarketDataClient, RagClient
+from marketscope_gateway.downstream import ChatClient, MarketDataClient, NotifierClient, RagClient
 from marketscope_gateway.schemas import READS, SearchRequest
 from marketscope_gateway.service import OverviewComposer
 from marketscope_servicekit import Identity
 from marketscope_servicekit.identity import verify_identity
 
 CONTRACTS = Path(__file__).resolve().parents[1]
-PROVIDERS = ("chat", "market-data", "rag")
+PROVIDERS = ("chat", "market-data", "notifier", "rag")
 JsonObject = dict[str, Any]
 KEY = "contract-" + "k" * 40
 
@@ -144,6 +144,8 @@ async def recorded_requests() -> list[tuple[str, httpx.Request]]:
     market, rag = MarketDataClient(market_http, KEY), RagClient(rag_http, KEY)
     chat_http = httpx.AsyncClient(transport=recorder("chat"), base_url="http://chat")
     chat = ChatClient(chat_http, KEY, connect_timeout=1.0, idle_timeout=1.0)
+    notifier_http = httpx.AsyncClient(transport=recorder("notifier"), base_url="http://notifier")
+    notifier = NotifierClient(notifier_http, KEY)
 
     async def body() -> Any:
         yield b"--x--"
@@ -192,7 +194,25 @@ async def recorded_requests() -> list[tuple[str, httpx.Request]]:
         await chat.complete(caller, b'{"model": "marketscope", "messages": []}'),
     ):
         await opened.aclose()
+    alert = (
+        b'{"symbol": "AAPL", "condition": {"kind": "crossing_up", "level": 200},'
+        b' "frequency": {"kind": "every_time", "cooldown_seconds": 600},'
+        b' "expires_at": "2030-01-01T00:00:00Z", "note": "n"}'
+    )
+    await notifier.create_alert(caller, alert)
+    await notifier.alerts(caller, {"limit": 10, "cursor": "c"})
+    await notifier.alert(caller, "alr_1")
+    change = b'{"condition": {"kind": "less_than", "level": 150}, "frequency": {"kind": "once"},'
+    await notifier.change_alert(caller, "alr_1", change + b' "expires_at": null, "note": "n"}')
+    await notifier.pause_alert(caller, "alr_1")
+    await notifier.resume_alert(caller, "alr_1")
+    await notifier.delete_alert(caller, "alr_1")
+    await notifier.notifications(caller, {"limit": 10, "cursor": "c", "unread": True})
+    await notifier.unread_count(caller)
+    await notifier.mark_read(caller, "ntf_1")
+    await notifier.mark_all_read(caller)
     await chat_http.aclose()
+    await notifier_http.aclose()
     await market_http.aclose()
     await rag_http.aclose()
     return calls

@@ -38,10 +38,6 @@ class ConversationConflict(Conflict, ChatError):
         super().__init__(detail, extensions={"conversation_id": conversation_id})
 
 
-class InvalidCursor(InvalidRequest, ChatError):
-    """A page cursor this service did not give out."""
-
-
 class BudgetExceeded(TooManyRequests, ChatError):
     """The user's daily token or cost budget is spent; it resets at 00:00 UTC."""
 

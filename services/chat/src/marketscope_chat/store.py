@@ -18,20 +18,18 @@ ignores them.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marketscope_chat.conversations.state import ConversationState, fold, stream_id
-from marketscope_chat.errors import ConversationConflict, InvalidCursor, StorageUnavailable
+from marketscope_chat.errors import ConversationConflict, StorageUnavailable
 from marketscope_events import (
     CATALOG,
     ConcurrencyError,
@@ -41,11 +39,16 @@ from marketscope_events import (
     EventStore,
     StreamRepository,
 )
-from marketscope_events.aws_errors import error_code
+from marketscope_servicekit.owned_index import (
+    Item,
+    OwnedIndex,
+    created_at_of,
+    expires_at_of,
+)
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
+    from types_aiobotocore_dynamodb.type_defs import QueryInputTypeDef
 
 USAGE_RETENTION_SECONDS = 400 * 86400
 
@@ -67,14 +70,6 @@ def storage_errors() -> Iterator[None]:
         raise StorageUnavailable(str(exc), dependency="dynamodb") from exc
 
 
-def _micros(moment: datetime) -> str:
-    return str(int(moment.timestamp() * 1_000_000))
-
-
-def _epoch(moment: datetime) -> str:
-    return str(int(moment.timestamp()))
-
-
 @dataclass(frozen=True, slots=True)
 class ConversationSummary:
     id: str
@@ -89,103 +84,6 @@ class ConversationSummary:
 class ConversationPage:
     items: list[ConversationSummary]
     next_cursor: str | None
-
-
-Item = dict[str, "AttributeValueTypeDef"]
-
-
-@dataclass(frozen=True, slots=True)
-class OwnedPage:
-    items: list[Item]
-    next_cursor: str | None
-
-
-class OwnedIndex:
-    """One item per live resource of an owner under ``<prefix>#<owner>``, sorted by when
-    it was made (``sk`` in microseconds), so an owner's list is one query, newest first.
-    Each item carries the stream version it shows: an older view never overwrites a newer
-    one."""
-
-    def __init__(self, dynamodb: DynamoDBClient, table_name: str, prefix: str) -> None:
-        self._db = dynamodb
-        self._table = table_name
-        self._prefix = prefix
-
-    def _key(self, owner: str, created_at: datetime) -> Item:
-        return {"pk": {"S": f"{self._prefix}#{owner}"}, "sk": {"N": _micros(created_at)}}
-
-    async def put(
-        self,
-        owner: str,
-        created_at: datetime,
-        attributes: Item,
-        *,
-        version: int,
-        expires_at: datetime,
-    ) -> None:
-        item: Item = {
-            **self._key(owner, created_at),
-            **attributes,
-            "stream_version": {"N": str(version)},
-            "expires_at": {"N": _epoch(expires_at)},
-        }
-        with storage_errors():
-            try:
-                await self._db.put_item(
-                    TableName=self._table,
-                    Item=item,
-                    ConditionExpression="attribute_not_exists(pk) OR stream_version < :v",
-                    ExpressionAttributeValues={":v": {"N": str(version)}},
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-
-    async def delete(self, owner: str, created_at: datetime) -> None:
-        with storage_errors():
-            await self._db.delete_item(TableName=self._table, Key=self._key(owner, created_at))
-
-    async def page(self, owner: str, *, limit: int, cursor: str | None) -> OwnedPage:
-        """The owner's unexpired items, newest first, ``limit`` a page."""
-        request: QueryInputTypeDef = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "FilterExpression": "attribute_not_exists(expires_at) OR expires_at > :now",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": f"{self._prefix}#{owner}"},
-                ":now": {"N": str(int(time.time()))},
-            },
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if cursor:
-            request["ExclusiveStartKey"] = {
-                "pk": {"S": f"{self._prefix}#{owner}"},
-                "sk": {"N": _decode_cursor(cursor)},
-            }
-        items: list[Item] = []
-        last_key: Item | None = None
-        # A filtered page may come back short: read on until it is full or the end.
-        while len(items) < limit:
-            with storage_errors():
-                response = await self._db.query(**request)
-            for item in response.get("Items", []):
-                if len(items) < limit:
-                    items.append(item)
-                    last_key = {"pk": item["pk"], "sk": item["sk"]}
-            if "LastEvaluatedKey" not in response:
-                last_key = None if len(items) < limit else last_key
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return OwnedPage(items, None if last_key is None else _encode_cursor(last_key))
-
-
-def created_at_of(item: Item) -> datetime:
-    return datetime.fromtimestamp(int(item["sk"]["N"]) / 1_000_000, UTC)
-
-
-def expires_at_of(item: Item) -> datetime:
-    return datetime.fromtimestamp(int(item["expires_at"]["N"]), UTC)
 
 
 def _summary(item: Item) -> ConversationSummary:
@@ -259,20 +157,6 @@ class ConversationRepository:
         """The owner's live conversations, newest first, ``limit`` a page."""
         page = await self._index.page(owner, limit=limit, cursor=cursor)
         return ConversationPage([_summary(item) for item in page.items], page.next_cursor)
-
-
-def _encode_cursor(key: Item) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"sk": key["sk"]["N"]}).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> str:
-    """The position a cursor names; the owner always comes from the identity."""
-    try:
-        sk = json.loads(base64.urlsafe_b64decode(cursor.encode()))["sk"]
-        int(sk)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidCursor("The cursor is not one this service gave out.") from exc
-    return str(sk)
 
 
 @dataclass(frozen=True, slots=True)

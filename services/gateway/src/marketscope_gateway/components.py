@@ -23,7 +23,7 @@ from marketscope_gateway.auth.service import AuthService
 from marketscope_gateway.auth.signing_key import SigningKey
 from marketscope_gateway.auth.throttle import LoginBackoff, LoginThrottle, RegistrationThrottle
 from marketscope_gateway.auth.tokens import TokenCodec
-from marketscope_gateway.downstream import ChatClient, MarketDataClient, RagClient
+from marketscope_gateway.downstream import ChatClient, MarketDataClient, NotifierClient, RagClient
 from marketscope_gateway.handlers import LivePush
 from marketscope_gateway.live.feed import LiveFeed
 from marketscope_gateway.live.hub import Hub
@@ -57,6 +57,7 @@ class Components:
     market_data: MarketDataClient
     rag: RagClient
     chat: ChatClient
+    notifier: NotifierClient
     overview: OverviewComposer
     hub: Hub
     live_feed: LiveFeed
@@ -73,6 +74,7 @@ class Components:
         await self.market_data.http.aclose()
         await self.rag.http.aclose()
         await self.chat.http.aclose()
+        await self.notifier.http.aclose()
 
 
 def _http_client(
@@ -101,7 +103,7 @@ async def build_components(
 ) -> Components:
     """``internal_key`` signs the callers' identity to the services; ``transports``
     replaces how a downstream service is reached (``"market-data"``, ``"rag"``,
-    ``"chat"``), e.g. by an in-process ASGI app in tests."""
+    ``"chat"``, ``"notifier"``), e.g. by an in-process ASGI app in tests."""
     transports = transports or {}
     store = GatewayStore(await aws.client("dynamodb"), settings.table_name)
     throttle = LoginThrottle(
@@ -134,6 +136,10 @@ async def build_components(
         connect_timeout=timeout,
         idle_timeout=settings.chat_idle_timeout,
     )
+    notifier = NotifierClient(
+        _http_client(settings.notifier_url, timeout, transports.get("notifier"), tracing),
+        internal_key,
+    )
     hub = Hub(on_drop=lambda _: metrics.increment("WebSocketSlowClientsDropped"))
     live_feed = LiveFeed(
         await aws.client("sns"),
@@ -163,6 +169,7 @@ async def build_components(
         market_data=market_data,
         rag=rag,
         chat=chat,
+        notifier=notifier,
         overview=OverviewComposer(market_data, rag, part_timeout=settings.overview_part_timeout),
         hub=hub,
         live_feed=live_feed,

@@ -89,7 +89,8 @@ def create_app(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> FastAPI:
     """The gateway app. ``transports`` replaces how a downstream service is reached
-    (``"market-data"``, ``"rag"``, ``"chat"``), e.g. by an in-process ASGI app in tests."""
+    (``"market-data"``, ``"rag"``, ``"chat"``, ``"notifier"``), e.g. by an in-process ASGI
+    app in tests."""
     settings = settings or Settings()
     key = settings.jwt_signing_key.get_secret_value() if settings.jwt_signing_key else None
     # Before the lifespan: the edge middleware reads tokens from the first request on.

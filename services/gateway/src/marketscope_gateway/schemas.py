@@ -131,6 +131,56 @@ class AnalysisRequest(BaseModel):
     )
 
 
+# ------------------------------------------------------------------ alerts
+
+
+class AlertCondition(BaseModel):
+    """When the alert fires; notifier checks the fields each kind needs."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(
+        max_length=32,
+        description="greater_than, less_than, crossing, crossing_up, crossing_down (with "
+        "level); entering_channel, exiting_channel (with low and high); moving_up_pct, "
+        "moving_down_pct (with percent and window_seconds)",
+        examples=["crossing_up"],
+    )
+
+
+class AlertFrequency(BaseModel):
+    """How often it fires; notifier checks the fields each kind takes."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(
+        max_length=32,
+        description="once, or every_time (with cooldown_seconds and hysteresis_pct)",
+        examples=["once"],
+    )
+
+
+class AlertRequest(BaseModel):
+    """A price alert to set. The body goes to notifier as the client sent it, once
+    market-data has answered a quote of the symbol."""
+
+    symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["AAPL"])
+    condition: AlertCondition = Field(examples=[{"kind": "crossing_up", "level": 200.0}])
+    frequency: AlertFrequency | None = Field(default=None, description="once by default")
+    expires_at: datetime | None = Field(default=None, description="When the alert ends")
+    note: str | None = Field(default=None, max_length=500, description="Shown when it fires")
+
+
+class AlertChangeRequest(BaseModel):
+    """What changes of an alert; what is left out stays. The body goes to notifier as the
+    client sent it."""
+
+    condition: AlertCondition | None = None
+    frequency: AlertFrequency | None = None
+    expires_at: datetime | None = None
+    note: str | None = Field(default=None, max_length=500)
+
+
 # ------------------------------------------------------------------ overview
 
 Part = Literal["quote", "history", "indicators", "documents"]

@@ -15,6 +15,7 @@ from marketscope_servicekit import (
     ReadinessCheck,
     create_service_app,
     queue_check,
+    run_consumer,
     run_relay,
     table_check,
 )
@@ -30,8 +31,19 @@ def readiness_checks(
 
 
 def start_background(components: Components, tasks: BackgroundTasks) -> None:
-    # No consumer yet: see handlers.py.
+    settings = components.settings
     tasks.start("outbox-relay", run_relay(components.relay))
+    tasks.start(
+        "consumer",
+        run_consumer(
+            components.aws,
+            service=SERVICE.name,
+            queue=settings.queue_name,
+            table_name=settings.table_name,
+            metrics=components.metrics,
+            register=components.handlers.register,
+        ),
+    )
 
 
 def create_app(

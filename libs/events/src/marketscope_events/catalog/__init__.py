@@ -3,6 +3,8 @@
 from marketscope_events.catalog.default import CATALOG
 from marketscope_events.catalog.events import (
     AlertTriggered,
+    AlertTriggeredV1,
+    AlertTriggeredV2,
     AnalysisCancelled,
     AnalysisCompleted,
     AnalysisFailed,
@@ -34,6 +36,8 @@ QuoteUpdated = QuoteUpdatedV2
 __all__ = [
     "CATALOG",
     "AlertTriggered",
+    "AlertTriggeredV1",
+    "AlertTriggeredV2",
     "AnalysisCancelled",
     "AnalysisCompleted",
     "AnalysisFailed",

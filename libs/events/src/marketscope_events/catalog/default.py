@@ -108,11 +108,32 @@ CATALOG = Catalog.of(
             "The owner cancelled an analysis. Kept in chat's stream, never published.",
             events.AnalysisCancelled,
         ),
-        _spec("notifier", {"notifier"}, "A price alert fired.", events.AlertTriggered),
         _spec(
             "notifier",
-            {"gateway"},
-            "A notification was put in a user's inbox.",
+            set(),
+            "A price alert fired (for integrators; the notifier's own notification of it is "
+            "NotificationCreated).",
+            events.AlertTriggeredV1,
+            events.AlertTriggeredV2,
+        ),
+        *(
+            _stream_only("notifier", f"{description} Kept in the notifier's stream.", model)
+            for description, model in (
+                ("A user set a price alert.", events.AlertCreated),
+                ("The owner changed an alert.", events.AlertUpdated),
+                ("The owner paused an alert.", events.AlertPaused),
+                ("The owner resumed an alert.", events.AlertResumed),
+                ("A price changed what an alert remembers.", events.AlertObserved),
+                ("An alert may fire again.", events.AlertRearmed),
+                ("An alert passed its expiry.", events.AlertExpired),
+                ("The owner deleted an alert.", events.AlertDeleted),
+            )
+        ),
+        _spec(
+            "notifier",
+            {"gateway", "notifier"},
+            "A notification was put in a user's inbox (the gateway pushes it to the owner's "
+            "sockets; the notifier delivers it to the owner's channels).",
             events.NotificationCreated,
         ),
     ],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,10 @@ from marketscope_events.catalog.fields import (
     Symbol,
     UtcDateTime,
 )
+
+# A notifier condition, frequency or evaluation state as JSON (their models are the
+# notifier's; events carry them as the alerts API takes them).
+ConditionJson = dict[str, Any]
 
 
 class QuoteUpdatedV1(EventData):
@@ -215,8 +219,8 @@ class AnalysisCancelled(EventData):
     cancelled_at: UtcDateTime
 
 
-class AlertTriggered(EventData):
-    """A price alert's condition became true."""
+class AlertTriggeredV1(EventData):
+    """A price alert's condition became true (first version, never produced)."""
 
     event_name: ClassVar[str] = "AlertTriggered"
     event_version: ClassVar[int] = 1
@@ -228,6 +232,30 @@ class AlertTriggered(EventData):
     threshold: SignedDecimal
     price: Price
     triggered_at: UtcDateTime
+
+
+class AlertTriggeredV2(EventData):
+    """A price alert fired: v2 carries the condition as the alerts API takes it, the
+    sentence a notification shows, and the alert's evaluation state after the fire."""
+
+    event_name: ClassVar[str] = "AlertTriggered"
+    event_version: ClassVar[int] = 2
+
+    alert_id: Identifier
+    owner: Identifier
+    symbol: Symbol
+    condition: ConditionJson
+    description: str = Field(description="The condition in words: 'crosses up through 100.00'")
+    reason: str = Field(description="Why it fired: 'price crossed up through 100.00 (at 100.10)'")
+    price: Price
+    as_of: UtcDateTime = Field(description="Market time of the price that fired it")
+    fire_count: int = Field(ge=1)
+    finished: bool = Field(description="A once alert ends with its fire")
+    state: ConditionJson = Field(description="The alert's evaluation state after the fire")
+    triggered_at: UtcDateTime
+
+
+AlertTriggered = AlertTriggeredV2
 
 
 class NotificationCreated(EventData):
@@ -342,4 +370,92 @@ class ConversationDeleted(EventData):
     event_version: ClassVar[int] = 1
 
     conversation_id: Identifier
+    deleted_at: UtcDateTime
+
+
+class AlertCreated(EventData):
+    """A user set a price alert (kept in the notifier's ``Alert#<id>`` stream)."""
+
+    event_name: ClassVar[str] = "AlertCreated"
+    event_version: ClassVar[int] = 1
+
+    alert_id: Identifier
+    owner: Identifier
+    symbol: Symbol
+    condition: ConditionJson = Field(description="The condition, as the alerts API takes it")
+    frequency: ConditionJson = Field(description="once, or every_time with its cooldown")
+    expires_at: UtcDateTime | None = None
+    note: str | None = Field(default=None, max_length=500)
+    created_at: UtcDateTime
+
+
+class AlertUpdated(EventData):
+    """The owner changed an alert's condition, frequency, expiry or note; its evaluation
+    starts afresh."""
+
+    event_name: ClassVar[str] = "AlertUpdated"
+    event_version: ClassVar[int] = 1
+
+    alert_id: Identifier
+    condition: ConditionJson
+    frequency: ConditionJson
+    expires_at: UtcDateTime | None = None
+    note: str | None = Field(default=None, max_length=500)
+    updated_at: UtcDateTime
+
+
+class AlertPaused(EventData):
+    event_name: ClassVar[str] = "AlertPaused"
+    event_version: ClassVar[int] = 1
+
+    alert_id: Identifier
+    paused_at: UtcDateTime
+
+
+class AlertResumed(EventData):
+    event_name: ClassVar[str] = "AlertResumed"
+    event_version: ClassVar[int] = 1
+
+    alert_id: Identifier
+    resumed_at: UtcDateTime
+
+
+class AlertObserved(EventData):
+    """A price changed what the alert remembers (primed it, moved it to the other side)
+    without firing or re-arming it."""
+
+    event_name: ClassVar[str] = "AlertObserved"
+    event_version: ClassVar[int] = 1
+
+    alert_id: Identifier
+    price: Price
+    as_of: UtcDateTime
+    state: ConditionJson = Field(description="The alert's evaluation state after the price")
+
+
+class AlertRearmed(EventData):
+    """The price moved back past the level by the hysteresis band: the alert may fire again."""
+
+    event_name: ClassVar[str] = "AlertRearmed"
+    event_version: ClassVar[int] = 1
+
+    alert_id: Identifier
+    price: Price
+    as_of: UtcDateTime
+    state: ConditionJson
+
+
+class AlertExpired(EventData):
+    event_name: ClassVar[str] = "AlertExpired"
+    event_version: ClassVar[int] = 1
+
+    alert_id: Identifier
+    expired_at: UtcDateTime
+
+
+class AlertDeleted(EventData):
+    event_name: ClassVar[str] = "AlertDeleted"
+    event_version: ClassVar[int] = 1
+
+    alert_id: Identifier
     deleted_at: UtcDateTime

@@ -54,7 +54,44 @@ def quote_updated_v1_to_v2(data: JsonObject) -> JsonObject:
     return upgraded
 
 
+_V1_CONDITIONS = {
+    "above": ("greater_than", "is above"),
+    "below": ("less_than", "is below"),
+    "change_percent_above": ("moving_up_pct", "moves up"),
+    "change_percent_below": ("moving_down_pct", "moves down"),
+}
+
+
+def alert_triggered_v1_to_v2(data: JsonObject) -> JsonObject:
+    """v2 names conditions as the alerts API does and says why the alert fired; a v1
+    percent condition was over a day."""
+    kind, words = _V1_CONDITIONS[data["condition"]]
+    threshold = Decimal(str(data["threshold"]))
+    if kind.startswith("moving"):
+        percent = float(abs(threshold))
+        condition: JsonObject = {"kind": kind, "percent": percent, "window_seconds": 86400}
+        description = f"{words} {abs(threshold)}% within 1 day"
+    else:
+        condition = {"kind": kind, "level": float(threshold)}
+        description = f"{words} {threshold}"
+    return {
+        "alert_id": data["alert_id"],
+        "owner": data["owner"],
+        "symbol": data["symbol"],
+        "condition": condition,
+        "description": description,
+        "reason": f"price {description} (at {data['price']})",
+        "price": data["price"],
+        "as_of": data["triggered_at"],
+        "fire_count": 1,
+        "finished": False,
+        "state": {},
+        "triggered_at": data["triggered_at"],
+    }
+
+
 def default_upcasters() -> UpcasterChain:
     chain = UpcasterChain()
     chain.register("QuoteUpdated", 1, quote_updated_v1_to_v2)
+    chain.register("AlertTriggered", 1, alert_triggered_v1_to_v2)
     return chain

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marketscope_chat.errors import StorageUnavailable
-from marketscope_chat.store import Item, storage_errors
+from marketscope_chat.store import storage_errors
+from marketscope_servicekit.owned_index import Item
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -17,15 +17,10 @@ from typing import TYPE_CHECKING
 
 from marketscope_chat.analyses.state import AnalysisState, Status, fold, stream_id
 from marketscope_chat.errors import AnalysisConflict
-from marketscope_chat.store import (
-    Item,
-    OwnedIndex,
-    created_at_of,
-    expires_at_of,
-    storage_errors,
-)
+from marketscope_chat.store import storage_errors
 from marketscope_events import CATALOG, ConcurrencyError, Envelope, EventStore, StreamRepository
 from marketscope_events.streams.repository import Loaded
+from marketscope_servicekit.owned_index import Item, OwnedIndex, created_at_of, expires_at_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -29,6 +29,8 @@ BenchmarkSymbol = Annotated[
     str, BeforeValidator(_upper), Field(pattern=r"^\^?[A-Z0-9][A-Z0-9.\-^=]{0,14}$")
 ]
 
+Weight = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
 
 class AnalysisCreate(_Model):
     kind: AnalysisKind
@@ -38,7 +40,7 @@ class AnalysisCreate(_Model):
         max_length=MAX_PORTFOLIO_SYMBOLS + 1,
         description="One symbol for a stock, 2 to 25 for a portfolio",
     )
-    weights: list[float] | None = Field(
+    weights: list[Weight] | None = Field(
         default=None, description="Portfolio weights in the order of symbols, summing to 1"
     )
     benchmark: BenchmarkSymbol = "^GSPC"

@@ -8,6 +8,7 @@ service's own queue hands it to a worker, and the caller gets the queued analysi
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -72,9 +73,10 @@ def _check_shape(ask: AnalysisAsk) -> list[str]:
     if ask.weights is not None:
         problem = weights_problem(list(ask.weights), len(symbols))
         if problem is not None:
+            total = sum(ask.weights)
             raise InvalidAnalysis(
                 problem[0].upper() + problem[1:] + ".",
-                extensions={"weights_sum": sum(ask.weights)},
+                extensions={"weights_sum": total} if math.isfinite(total) else None,
             )
     return symbols
 

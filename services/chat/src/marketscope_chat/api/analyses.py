@@ -20,10 +20,10 @@ from marketscope_chat.errors import (
     AnalysisNotFound,
     BudgetExceeded,
     InvalidAnalysis,
-    InvalidCursor,
 )
 from marketscope_servicekit import DependencyUnavailable, components_of
 from marketscope_servicekit.openapi_problems import problem_responses
+from marketscope_servicekit.owned_index import InvalidCursor
 
 router = APIRouter(tags=["analyses"])
 

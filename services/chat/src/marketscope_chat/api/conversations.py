@@ -12,7 +12,6 @@ from marketscope_chat.errors import (
     BudgetExceeded,
     ConversationConflict,
     ConversationNotFound,
-    InvalidCursor,
     ModelNotConfigured,
 )
 from marketscope_chat.recording import answer_message
@@ -29,6 +28,7 @@ from marketscope_chat.schemas import (
 from marketscope_chat.service import PreparedTurn
 from marketscope_chat.stream_events import sse_frame
 from marketscope_servicekit.openapi_problems import problem_responses
+from marketscope_servicekit.owned_index import InvalidCursor
 
 router = APIRouter(tags=["chat"])
 NOT_FOUND = problem_responses(ConversationNotFound)

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from marketscope_gateway.api import accounts, analyses, api_keys, chat, documents, live, market
+from marketscope_gateway.api import (
+    accounts,
+    alerts,
+    analyses,
+    api_keys,
+    chat,
+    documents,
+    live,
+    market,
+    notifications,
+)
 
 router = APIRouter()
 router.include_router(accounts.router)
@@ -15,6 +25,8 @@ router.include_router(documents.router)
 router.include_router(chat.router)
 router.include_router(chat.openai_router)
 router.include_router(analyses.router)
+router.include_router(alerts.router)
+router.include_router(notifications.router)
 router.include_router(live.router)
 
 __all__ = ["router"]

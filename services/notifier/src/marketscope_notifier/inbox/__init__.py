@@ -1,0 +1,1 @@
+"""The inbox: every notification of a user, newest first, read or not."""
