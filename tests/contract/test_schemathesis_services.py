@@ -54,9 +54,18 @@ def served_service(
     tmp_path: Path,
 ) -> Iterator[tuple[str, FastAPI, str]]:
     name: str = request.param
-    app = SERVICES[name](aws_settings, tmp_path)
-    with served_in_thread(app) as url:
-        yield name, app, url
+    if name != "chat":
+        app = SERVICES[name](aws_settings, tmp_path)
+        with served_in_thread(app) as url:
+            yield name, app, url
+        return
+    # chat asks market-data about the symbols of an analysis before it accepts one: it is
+    # served with the market-data it calls, as in production (alone, every valid request
+    # would be a 503).
+    with served_in_thread(SERVICES["market-data"](aws_settings, tmp_path)) as market_data:
+        app = create_chat(ChatSettings(market_data_url=market_data), aws_settings)
+        with served_in_thread(app) as url:
+            yield name, app, url
 
 
 def test_every_answer_conforms_to_the_document(
