@@ -205,7 +205,13 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
             )
         )
         notifier_url = await started.enter_async_context(
-            served(create_notifier(NotifierSettings(), aws_settings))
+            served(
+                create_notifier(
+                    # Webhook receivers in tests listen on loopback.
+                    NotifierSettings(webhook_allow_networks=["127.0.0.0/8"]),
+                    aws_settings,
+                )
+            )
         )
         chat_url = await started.enter_async_context(
             served(

@@ -16,7 +16,7 @@ from marketscope_infra.apply import APPLIERS
 from marketscope_infra.definitions.metrics import METRICS
 from marketscope_infra.definitions.model import queue_arn, rule_arn, topic_arn
 from marketscope_infra.spec import RESOURCES_FILE, build_spec
-from marketscope_platform.topology import OPS_TOPIC, SERVICES
+from marketscope_platform.topology import OPS_TOPIC, SERVICES, USER_NOTIFICATIONS_TOPIC
 
 SCHEDULED_RULE = "marketscope-scheduled-quote-refresh"
 
@@ -67,9 +67,12 @@ def test_every_kind_has_an_applier_and_names_are_unique(resources: list[dict[str
     assert duplicates == []
 
 
-def test_one_topic_per_catalog_event_plus_the_ops_topic(resources: list[dict[str, Any]]) -> None:
+def test_one_topic_per_catalog_event_plus_ops_and_user_notifications(
+    resources: list[dict[str, Any]],
+) -> None:
     assert set(named(resources, "topic")) == {spec.topic for spec in CATALOG.specs.values()} | {
-        OPS_TOPIC
+        OPS_TOPIC,
+        USER_NOTIFICATIONS_TOPIC,
     }
 
 

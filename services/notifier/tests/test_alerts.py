@@ -7,132 +7,36 @@ from another service's events."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 
-from marketscope_events import CATALOG, Envelope, SnsPublisher, TopicDirectory
-from marketscope_events.catalog import AnalysisCompleted, QuoteUpdated
-from marketscope_events.subscriptions import (
-    ServiceSubscription,
-    remove_subscription,
-    subscribe_service,
+from marketscope_events import CATALOG
+from marketscope_events.catalog import AnalysisCompleted
+from marketscope_platform.aws import AwsSettings
+
+from .notifier_support import (
+    Notifier,
+    alert_events,
+    private_notifier,
+    symbol,
+    user,
+    wait_until,
 )
-from marketscope_notifier.main import create_app
-from marketscope_notifier.settings import Settings
-from marketscope_platform.aws import AwsClients, AwsSettings
-from marketscope_servicekit import Identity
-from marketscope_servicekit.testing import GatewaySigner, served
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
-WAIT_SECONDS = 30.0
-START = datetime(2013, 1, 2, 21, 0, tzinfo=UTC)
-
-
-@dataclass
-class Notifier:
-    aws: AwsClients
-    queue: ServiceSubscription
-    publisher: SnsPublisher
-    aws_settings: AwsSettings
-    key: str
-    url: str = ""
-
-    def client(self, user: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self.url, timeout=30.0, auth=GatewaySigner(self.key, Identity(user))
-        )
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[Any]:
-        """The notifier app served, consuming the test's queue; yields the app."""
-        settings = Settings(queue_name=self.queue.queue.url.rsplit("/", 1)[-1])
-        app = create_app(settings, self.aws_settings)
-        async with served(app) as url:
-            self.url = url
-            yield app
-
-    async def quote(self, symbol: str, price: str, day: int) -> Envelope:
-        event = CATALOG.new_event(
-            QuoteUpdated(
-                symbol=symbol,
-                price=Decimal(price),
-                previous_price=None,
-                change=None,
-                change_percent=None,
-                as_of=START + timedelta(days=day),
-                provider="replay",
-            ),
-            subject=f"Quote#{symbol}",
-        )
-        await self.publisher.publish(event)
-        return event
-
-    async def evaluated(self, symbol: str, price: str, day: int) -> Envelope:
-        """Publish a quote and wait until the notifier evaluated it (it records the price
-        once the symbol's alerts are evaluated): the next one then comes after it."""
-        event = await self.quote(symbol, price, day)
-        dynamodb = await self.aws.client("dynamodb")
-        key = {
-            "pk": {"S": f"Prices#{symbol}"},
-            "sk": {"N": str(int((START + timedelta(days=day)).timestamp()))},
-        }
-
-        async def recorded() -> bool:
-            found = await dynamodb.get_item(TableName="marketscope-notifier", Key=key)
-            return "Item" in found
-
-        await wait_until(recorded, f"{symbol} at {price} evaluated")
-        return event
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def notifier(
     provisioned: str, aws_settings: AwsSettings, internal_key: str
 ) -> AsyncIterator[Notifier]:
-    async with AsyncExitStack() as stack:
-        aws = AwsClients(aws_settings)
-        stack.push_async_callback(aws.close)
-        sns, sqs = await aws.client("sns"), await aws.client("sqs")
-        topics = await TopicDirectory.from_sts(await aws.client("sts"), "us-east-1")
-        name = f"test-notifier-{uuid.uuid4().hex[:8]}"
-        queue = await subscribe_service(
-            sns, sqs, topics, "notifier", queue_name=name, dlq_name=f"{name}-dlq"
-        )
-        stack.push_async_callback(remove_subscription, sns, sqs, queue, delete_dlq=True)
-        yield Notifier(aws, queue, SnsPublisher(sns, topics), aws_settings, internal_key)
-
-
-def user() -> str:
-    return f"user-{uuid.uuid4().hex[:8]}"
-
-
-def symbol() -> str:
-    return f"Z{uuid.uuid4().hex[:6].upper()}"
-
-
-async def alert_events(app: Any, alert_id: str) -> list[str]:
-    envelopes = await app.state.components.store.read(f"Alert#{alert_id}")
-    return [CATALOG.decode(e).envelope.event_type.name for e in envelopes]
-
-
-async def wait_until(check: Any, what: str) -> Any:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        found = await check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"never: {what}"
-        await asyncio.sleep(0.1)
+    async with private_notifier(aws_settings, internal_key) as running:
+        yield running
 
 
 async def test_alerts_are_the_owners_and_bad_ones_are_422(notifier: Notifier) -> None:

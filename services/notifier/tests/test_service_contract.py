@@ -17,5 +17,6 @@ class TestNotifierService(ServiceContract):
     create_app = staticmethod(create_app)
     readiness_checks = ("queue", "table")
     readme = Path(__file__).resolve().parents[1] / "README.md"
-    # A skeleton: its only code with behaviour is the event store and its relay.
+    probe_path = "/notifications/unread-count"
+    # Its HTTP and handler tests go by capability: test_alerts.py, test_channels.py.
     role_tests = ("test_store.py",)

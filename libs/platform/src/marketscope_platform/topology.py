@@ -9,6 +9,9 @@ from marketscope_events.catalog import CATALOG, dlq_name, queue_name, table_name
 
 DOCUMENTS_BUCKET = "marketscope-documents"
 OPS_TOPIC = "marketscope-ops-alerts"
+# The notifier publishes users' e-mail notifications here; each e-mail subscription
+# filters on the owner (and channel) message attributes.
+USER_NOTIFICATIONS_TOPIC = "marketscope-user-notifications"
 SECRET_NAME = "marketscope/secrets"
 
 

@@ -23,7 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 from requests.auth import AuthBase
 
-from marketscope_events import CATALOG, Envelope, EventStore
+from marketscope_events import CATALOG, Envelope, EventStore, MalformedEnvelopeError
 from marketscope_events.catalog import queue_name
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_platform.topology import SERVICES, ServiceInfo
@@ -377,7 +377,10 @@ async def _receive(sqs: SQSClient, queue_url: str, event_id: str) -> Envelope:
                 QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
             )
             for message in response.get("Messages", []):
-                envelope = Envelope.from_json(message["Body"])
+                try:
+                    envelope = Envelope.from_json(message["Body"])
+                except MalformedEnvelopeError:
+                    continue  # the queue's raw messages (an ops alarm, a job) are not ours
                 if envelope.id == event_id:
                     await sqs.delete_message(
                         QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"]

@@ -181,6 +181,37 @@ class AlertChangeRequest(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
+NotificationKindName = Literal["alert", "analysis", "document", "ops", "account"]
+
+
+class ChannelRequest(BaseModel):
+    """A delivery channel to add: ``webhook`` (url), ``email`` (email) or ``sms`` (phone,
+    E.164). The body goes to notifier as the client sent it; notifier checks it (a
+    webhook URL must be public)."""
+
+    type: Literal["webhook", "email", "sms"]
+    url: str | None = Field(default=None, max_length=2048, examples=["https://example.com/hook"])
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=16, examples=["+15555550100"])
+    kinds: list[NotificationKindName] | None = Field(
+        default=None, description="Which notifications it gets (all kinds by default)"
+    )
+    description: str | None = Field(default=None, max_length=200)
+
+
+class ChannelChangeRequest(BaseModel):
+    """What changes of a channel; what is left out stays."""
+
+    kinds: list[NotificationKindName] | None = None
+    description: str | None = Field(default=None, max_length=200)
+    enabled: bool | None = None
+    url: str | None = Field(default=None, max_length=2048)
+
+
+class VerificationRequest(BaseModel):
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The code sent by SMS")
+
+
 # ------------------------------------------------------------------ overview
 
 Part = Literal["quote", "history", "indicators", "documents"]

@@ -40,3 +40,30 @@ class NotificationNotFound(NotFound, NotifierError):
             f"No notification {notification_id}.",
             extensions={"notification_id": notification_id},
         )
+
+
+class ChannelNotFound(NotFound, NotifierError):
+    """Unknown, deleted, or another user's channel: the same answer for all three."""
+
+    def __init__(self, channel_id: str) -> None:
+        super().__init__(
+            f"No notification channel {channel_id}.", extensions={"channel_id": channel_id}
+        )
+
+
+class DeliveryNotFound(NotFound, NotifierError):
+    def __init__(self, delivery_id: str) -> None:
+        super().__init__(f"No delivery {delivery_id}.", extensions={"delivery_id": delivery_id})
+
+
+class InvalidChannel(InvalidRequest, NotifierError):
+    """A channel that cannot be set up as asked (its URL, address or number), or a wrong
+    verification code."""
+
+
+class ChannelConflict(Conflict, NotifierError):
+    """The channel is not in a state that allows the action (e.g. verifying an active one,
+    or sending to one still awaiting verification)."""
+
+    def __init__(self, channel_id: str, detail: str) -> None:
+        super().__init__(detail, extensions={"channel_id": channel_id})

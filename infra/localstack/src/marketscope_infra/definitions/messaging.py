@@ -20,7 +20,7 @@ from marketscope_events.subscriptions import (
 )
 from marketscope_infra.definitions.model import JsonObject, Resource, queue_arn, rule_arn, topic_arn
 from marketscope_infra.definitions.scheduling import rules_for
-from marketscope_platform.topology import OPS_TOPIC, ServiceInfo
+from marketscope_platform.topology import OPS_TOPIC, USER_NOTIFICATIONS_TOPIC, ServiceInfo
 
 OPS_CONSUMER = "notifier"
 
@@ -58,7 +58,16 @@ def topics(catalog: Catalog) -> list[Resource]:
     ops_topic = Resource(
         "topic", OPS_TOPIC, {"arn": topic_arn(OPS_TOPIC), "purpose": "CloudWatch alarm actions"}
     )
-    return [*catalog_topics, ops_topic]
+    user_topic = Resource(
+        "topic",
+        USER_NOTIFICATIONS_TOPIC,
+        {
+            "arn": topic_arn(USER_NOTIFICATIONS_TOPIC),
+            "purpose": "users' e-mail notifications (subscriptions filter on owner)",
+            "producer": "notifier",
+        },
+    )
+    return [*catalog_topics, ops_topic, user_topic]
 
 
 def queue_policy(queue: str, feeds: QueueFeeds) -> JsonObject:

@@ -258,6 +258,9 @@ class AlertTriggeredV2(EventData):
 AlertTriggered = AlertTriggeredV2
 
 
+NotificationKind = Literal["alert", "analysis", "document", "ops", "account"]
+
+
 class NotificationCreated(EventData):
     """A message for a user was put in their inbox."""
 
@@ -266,7 +269,10 @@ class NotificationCreated(EventData):
 
     notification_id: Identifier
     owner: Identifier
-    kind: Literal["alert", "analysis", "document", "ops"]
+    kind: NotificationKind = Field(
+        description="alert, analysis, document; ops (an alarm, for admins); account (about"
+        " the user's own settings, e.g. a delivery channel disabled)"
+    )
     title: str = Field(max_length=200)
     body: str
     link: str | None = None

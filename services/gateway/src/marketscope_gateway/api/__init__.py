@@ -10,6 +10,7 @@ from marketscope_gateway.api import (
     alerts,
     analyses,
     api_keys,
+    channels,
     chat,
     documents,
     live,
@@ -27,6 +28,7 @@ router.include_router(chat.openai_router)
 router.include_router(analyses.router)
 router.include_router(alerts.router)
 router.include_router(notifications.router)
+router.include_router(channels.router)
 router.include_router(live.router)
 
 __all__ = ["router"]

@@ -1,4 +1,5 @@
-"""notifier's HTTP API as the gateway calls it: the caller's price alerts and inbox.
+"""notifier's HTTP API as the gateway calls it: the caller's price alerts, inbox and
+delivery channels.
 
 Every call is plain (`ServiceClient.send`): notifier scopes alerts and notifications to
 the signed identity, so another user's alert or notification is its 404. Bodies go as the
@@ -54,6 +55,19 @@ class NotifierClient(ServiceClient):
 
     async def mark_all_read(self, identity: Identity) -> httpx.Response:
         return await self.send("POST", "/notifications/read-all", identity)
+
+    async def channels(
+        self,
+        identity: Identity,
+        method: str,
+        *segments: str,
+        body: bytes | None = None,
+        params: Params | None = None,
+    ) -> httpx.Response:
+        """A call on ``/notification-channels[/<segment>...]`` (each segment escaped)."""
+        path = "/".join(("/notification-channels", *(segment(part) for part in segments)))
+        headers = JSON_BODY if body is not None else None
+        return await self.send(method, path, identity, content=body, headers=headers, params=params)
 
 
 def _alert(alert_id: str) -> str:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from marketscope_notifier.api.alerts import router as alerts
+from marketscope_notifier.api.channels import router as channels
 from marketscope_notifier.api.notifications import router as notifications
 
 router = APIRouter()
 router.include_router(alerts)
 router.include_router(notifications)
+router.include_router(channels)

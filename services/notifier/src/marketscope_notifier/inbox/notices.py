@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime
 from typing import Any
 
 from marketscope_events import CATALOG, ConcurrencyError, DecodedEvent, EventStore
@@ -94,6 +95,23 @@ class Notices:
         except ConcurrencyError:
             logger.info("notification %s exists already", notice.notification_id)
         await self._inbox.add(notice)
+
+    async def account(
+        self, owner: str, *, title: str, body: str, link: str, at: datetime, about: str
+    ) -> None:
+        """Tell ``owner`` about their own settings (``about`` names the occasion, so it is
+        told once)."""
+        await self.create(
+            NotificationCreated(
+                notification_id=notification_id(at, _unique(about)),
+                owner=owner,
+                kind="account",
+                title=title[:200],
+                body=body,
+                link=link,
+                created_at=at,
+            )
+        )
 
     async def delivered(self, event: DecodedEvent[Any]) -> None:
         """A NotificationCreated back from its topic: in the inbox, once."""

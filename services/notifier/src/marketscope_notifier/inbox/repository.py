@@ -1,53 +1,48 @@
 """The inbox in the notifier table: ``Inbox#<owner>`` / ``sk`` = a number made from the
 notification id.
 
-Notification ids begin with their creation time in microseconds (hex, fixed width); the
-sort key is that time followed by six digits taken from the rest of the id, so an owner's
-entries sort by time and a page is one query, newest first. An item holds
+Notification ids are time-ordered (`ids.timed_id`) and the sort key is made from the id,
+so an owner's entries sort by time and a page is one query, newest first. An item holds
 the notification as NotificationCreated carried it and whether it was read. Writing one
 is conditional on its absence: the same notification written twice is one entry.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from marketscope_events.aws_errors import error_code
 from marketscope_events.catalog.events import NotificationCreated
 from marketscope_notifier.errors import NotificationNotFound
-from marketscope_servicekit.owned_index import InvalidCursor, Item, table_errors
+from marketscope_notifier.ids import UnknownId, sort_key_of, timed_id
+from marketscope_notifier.pages import Filter, count, newest_first
+from marketscope_servicekit.owned_index import Item, table_errors
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
 
 RETENTION_DAYS = 90
+PREFIX = "ntf_"
+UNREAD = Filter("#read = :false", {"#read": "read"}, {":false": {"BOOL": False}})
 
 
 def notification_id(created_at: datetime, unique: str) -> str:
-    """A time-ordered id: microseconds since the epoch in 14 hex digits, then ``unique``
-    (a stable key of what the notification is about, so making it again names the same
-    notification)."""
-    return f"ntf_{int(created_at.timestamp() * 1_000_000):014x}{unique[:24]}"
+    """A time-ordered id for a notification about ``unique`` (a stable key of what it is
+    about, so making it again names the same notification)."""
+    return timed_id(PREFIX, created_at, unique)
 
 
 def sort_key(notification_id: str) -> int:
-    """The inbox's sort key of an id `notification_id` made: its microseconds, then six
-    digits of what follows (`NotificationNotFound` for an id it did not make)."""
+    """The inbox's sort key of a notification id (`NotificationNotFound` for an id this
+    service did not make)."""
     try:
-        if not notification_id.startswith("ntf_") or len(notification_id) < 23:
-            raise ValueError(notification_id)
-        created = int(notification_id[4:18], 16)
-        salt = int(notification_id[18:23], 16) % 1_000_000
-    except ValueError as exc:
+        return sort_key_of(notification_id, PREFIX)
+    except UnknownId as exc:
         raise NotificationNotFound(notification_id) from exc
-    return created * 1_000_000 + salt
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,58 +96,18 @@ class InboxRepository:
     async def page(
         self, owner: str, *, limit: int, cursor: str | None, unread_only: bool
     ) -> InboxPage:
-        values: dict[str, AttributeValueTypeDef] = {":pk": {"S": f"Inbox#{owner}"}}
-        request: QueryInputTypeDef = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if unread_only:
-            request["FilterExpression"] = "#read = :false"
-            request["ExpressionAttributeNames"] = {"#read": "read"}
-            values[":false"] = {"BOOL": False}
-        if cursor:
-            request["ExclusiveStartKey"] = {
-                "pk": {"S": f"Inbox#{owner}"},
-                "sk": {"N": _decode_cursor(cursor)},
-            }
-        entries: list[InboxEntry] = []
-        last: str | None = None
-        while len(entries) < limit:
-            with table_errors():
-                response = await self._db.query(**request)
-            for item in response.get("Items", []):
-                if len(entries) < limit:
-                    entries.append(_entry(item))
-                    last = item["sk"]["N"]
-            if "LastEvaluatedKey" not in response:
-                last = None if len(entries) < limit else last
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return InboxPage(entries, None if last is None else _encode_cursor(last))
+        page = await newest_first(
+            self._db,
+            self._table,
+            f"Inbox#{owner}",
+            limit=limit,
+            cursor=cursor,
+            where=UNREAD if unread_only else None,
+        )
+        return InboxPage([_entry(item) for item in page.items], page.next_cursor)
 
     async def unread_count(self, owner: str) -> int:
-        request: QueryInputTypeDef = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "FilterExpression": "#read = :false",
-            "ExpressionAttributeNames": {"#read": "read"},
-            "ExpressionAttributeValues": {
-                ":pk": {"S": f"Inbox#{owner}"},
-                ":false": {"BOOL": False},
-            },
-            "Select": "COUNT",
-        }
-        count = 0
-        while True:
-            with table_errors():
-                response = await self._db.query(**request)
-            count += response.get("Count", 0)
-            if "LastEvaluatedKey" not in response:
-                return count
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return await count(self._db, self._table, f"Inbox#{owner}", UNREAD)
 
     async def mark_read(self, owner: str, notification_id: str) -> None:
         with table_errors():
@@ -182,16 +137,3 @@ class InboxRepository:
             if page.next_cursor is None:
                 return marked
             cursor = page.next_cursor
-
-
-def _encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": sort_key}).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        after: Any = json.loads(base64.urlsafe_b64decode(cursor.encode()))["after"]
-        int(after)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidCursor("The cursor is not one this service gave out.") from exc
-    return str(after)
