@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from marketscope_events import CATALOG, Envelope, SnsPublisher, TopicDirectory
-from marketscope_events.catalog import QuoteUpdated
+from marketscope_events.catalog import AnalysisCompleted, QuoteUpdated
 from marketscope_events.subscriptions import (
     ServiceSubscription,
     remove_subscription,
@@ -128,3 +128,24 @@ async def wait_until(check: Any, what: str) -> Any:
             return found
         assert time.monotonic() < deadline, f"never: {what}"
         await asyncio.sleep(0.1)
+
+
+def analysis_done(owner: str) -> Envelope:
+    """AnalysisCompleted as chat publishes it; its subject is the analysis id."""
+    analysis_id = f"ana_{uuid.uuid4().hex}"
+    return CATALOG.new_event(
+        AnalysisCompleted(
+            analysis_id=analysis_id,
+            owner=owner,
+            symbols=["AAPL"],
+            summary="AAPL at 430.00: return 12.00% over 1y.",
+            model="marketscope-offline",
+            tool_calls=5,
+            prompt_tokens=100,
+            completion_tokens=50,
+            completed_at=datetime.now(UTC),
+            title="Stock analysis: AAPL",
+            link=f"/api/v1/analyses/{analysis_id}",
+        ),
+        subject=analysis_id,
+    )

@@ -7,7 +7,6 @@ from another service's events."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,13 +14,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from marketscope_events import CATALOG
-from marketscope_events.catalog import AnalysisCompleted
 from marketscope_platform.aws import AwsSettings
 
 from .notifier_support import (
     Notifier,
     alert_events,
+    analysis_done,
     private_notifier,
     symbol,
     user,
@@ -216,23 +214,8 @@ async def test_a_move_over_its_window_fires(notifier: Notifier) -> None:
 
 async def test_another_services_events_become_notifications(notifier: Notifier) -> None:
     owner = user()
-    analysis_id = f"ana_{uuid.uuid4().hex}"
-    completed = CATALOG.new_event(
-        AnalysisCompleted(
-            analysis_id=analysis_id,
-            owner=owner,
-            symbols=["AAPL"],
-            summary="AAPL at 430.00: return 12.00% over 1y.",
-            model="marketscope-offline",
-            tool_calls=5,
-            prompt_tokens=100,
-            completion_tokens=50,
-            completed_at=datetime.now(UTC),
-            title="Stock analysis: AAPL",
-            link=f"/api/v1/analyses/{analysis_id}",
-        ),
-        subject=analysis_id,
-    )
+    completed = analysis_done(owner)
+    analysis_id = completed.subject
     async with notifier.running(), notifier.client(owner) as client:
         for _ in range(2):  # delivered twice: one notification
             await notifier.publisher.publish(completed)

@@ -9,20 +9,18 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 
-from marketscope_events import CATALOG, Envelope
-from marketscope_events.catalog import AnalysisCompleted
 from marketscope_platform.aws import AwsSettings
 from marketscope_platform.topology import OPS_TOPIC
 from marketscope_servicekit.testing import served
 
-from .notifier_support import Notifier, private_notifier, user, wait_until
+from .notifier_support import Notifier, analysis_done, private_notifier, user, wait_until
 from .webhook_receiver import Receiver, receiver_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -42,26 +40,6 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     receiver = Receiver([])
     async with served(receiver_app(receiver)) as url:
         yield receiver, url
-
-
-def analysis_done(owner: str) -> Envelope:
-    analysis_id = f"ana_{uuid.uuid4().hex}"
-    return CATALOG.new_event(
-        AnalysisCompleted(
-            analysis_id=analysis_id,
-            owner=owner,
-            symbols=["AAPL"],
-            summary="AAPL at 430.00: return 12.00% over 1y.",
-            model="marketscope-offline",
-            tool_calls=5,
-            prompt_tokens=100,
-            completion_tokens=50,
-            completed_at=datetime.now(UTC),
-            title="Stock analysis: AAPL",
-            link=f"/api/v1/analyses/{analysis_id}",
-        ),
-        subject=analysis_id,
-    )
 
 
 async def webhook(client: httpx.AsyncClient, url: str, **fields: Any) -> tuple[str, str]:

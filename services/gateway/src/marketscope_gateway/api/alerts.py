@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from marketscope_gateway.api.deps import Caller, Gateway, relay, relayed
+from marketscope_gateway.api.deps import Caller, Gateway, public_location, relay, relayed
 from marketscope_gateway.errors import InvalidRequest
 from marketscope_gateway.schemas import AlertChangeRequest, AlertRequest
 from marketscope_servicekit import Conflict, NotFound
@@ -40,14 +40,6 @@ CHANGED = relayed(
 DELETED = relayed(NotFound, answer="Deleted", success=204)
 
 
-def _public(response: Response) -> Response:
-    """notifier's link to the alert (``/alerts/<id>``) as the gateway's."""
-    location = response.headers.get("location")
-    if location and location.startswith(NOTIFIER_PREFIX):
-        response.headers["location"] = "/api/v1" + location
-    return response
-
-
 @router.post("/alerts", response_model=None, responses=CREATED, status_code=201)
 async def create_alert(
     alert: AlertRequest, request: Request, caller: Caller, gateway: Gateway
@@ -63,7 +55,7 @@ async def create_alert(
     if quote.status_code >= 400:
         return relay(quote)
     upstream = await gateway.notifier.create_alert(caller.identity, await request.body())
-    return _public(relay(upstream))
+    return public_location(relay(upstream), NOTIFIER_PREFIX)
 
 
 @router.get("/alerts", response_model=None, responses=LISTED)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from marketscope_gateway.api.deps import Caller, Gateway, relay, relayed
+from marketscope_gateway.api.deps import Caller, Gateway, public_location, relay, relayed
 from marketscope_gateway.schemas import AnalysisRequest
 from marketscope_servicekit import Conflict, InvalidRequest, NotFound, TooManyRequests
 
@@ -39,21 +39,13 @@ CANCELLED = relayed(
 )
 
 
-def _public(response: Response) -> Response:
-    """chat's link to the analysis (``/analyses/<id>``) as the gateway's."""
-    location = response.headers.get("location")
-    if location and location.startswith(CHAT_PREFIX):
-        response.headers["location"] = "/api/v1" + location
-    return response
-
-
 @router.post("/analyses", response_model=None, responses=QUEUED, status_code=202)
 async def request_analysis(
     _analysis: AnalysisRequest, request: Request, caller: Caller, gateway: Gateway
 ) -> Response:
     """Queue an analysis of one stock or a portfolio; it runs in the background."""
     upstream = await gateway.chat.request_analysis(caller.identity, await request.body())
-    return _public(relay(upstream))
+    return public_location(relay(upstream), CHAT_PREFIX)
 
 
 @router.get("/analyses", response_model=None, responses=LISTED)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from marketscope_gateway.api.deps import Caller, Gateway, relay, relayed
+from marketscope_gateway.api.deps import Caller, Gateway, public_location, relay, relayed
 from marketscope_gateway.errors import InvalidRequest
 from marketscope_gateway.schemas import (
     ChannelChangeRequest,
@@ -37,13 +37,6 @@ DELETED = relayed(NotFound, answer="Deleted", success=204)
 QUEUED = relayed(NotFound, Conflict, answer="The delivery, one more attempt queued", success=202)
 
 
-def _public(response: Response) -> Response:
-    location = response.headers.get("location")
-    if location and location.startswith(NOTIFIER_PREFIX):
-        response.headers["location"] = "/api/v1" + location
-    return response
-
-
 @router.post("/notification-channels", response_model=None, responses=CREATED, status_code=201)
 async def create_channel(
     _channel: ChannelRequest, request: Request, caller: Caller, gateway: Gateway
@@ -51,7 +44,9 @@ async def create_channel(
     """Add a webhook, e-mail or SMS channel; notifications of the kinds it takes go to it
     as well as to the inbox and the WebSocket."""
     body = await request.body()
-    return _public(relay(await gateway.notifier.channels(caller.identity, "POST", body=body)))
+    return public_location(
+        relay(await gateway.notifier.channels(caller.identity, "POST", body=body)), NOTIFIER_PREFIX
+    )
 
 
 @router.get("/notification-channels", response_model=None, responses=LISTED)
@@ -153,4 +148,4 @@ async def redeliver(
     upstream = await gateway.notifier.channels(
         caller.identity, "POST", channel_id, "deliveries", delivery_id, "redeliver"
     )
-    return _public(relay(upstream))
+    return public_location(relay(upstream), NOTIFIER_PREFIX)

@@ -94,6 +94,15 @@ Admin = Annotated[AccessClaims, Depends(admin)]
 SignedIn = Annotated[AccessClaims, Depends(signed_in)]
 
 
+def public_location(response: Response, service_prefix: str) -> Response:
+    """A service's ``Location`` under ``service_prefix`` (``/alerts/<id>``) as the
+    gateway's own (``/api/v1/alerts/<id>``)."""
+    location = response.headers.get("location")
+    if location and location.startswith(service_prefix):
+        response.headers["location"] = "/api/v1" + location
+    return response
+
+
 def relay(response: httpx.Response) -> Response:
     """A service's answer, as is: its status, body and content type (problem+json
     included, naming the gateway's path as its instance), with the headers a client
