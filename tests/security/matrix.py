@@ -611,3 +611,153 @@ async def mark_all_notifications_read(stack: Stack) -> None:
     response = await stack.client.post("/api/v1/notifications/read-all", headers=stack.b.headers)
     answered(stack, response)
     await _a_still_has_unread(stack, a_notification)
+
+
+# ------------------------------------------------------- notification channels
+
+# Nothing listens there: a test event to it fails at once and is recorded as a delivery.
+UNHEARD_HOOK = "http://127.0.0.1:9/hooks/marketscope"
+
+
+async def _a_channel(stack: Stack, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = await stack.client.post(
+        "/api/v1/notification-channels",
+        json=body or {"type": "webhook", "url": UNHEARD_HOOK, "description": "alice's hook"},
+        headers=stack.a.headers,
+    )
+    assert response.status_code == 201, response.text
+    channel: dict[str, Any] = response.json()["channel"]
+    return channel
+
+
+async def _a_sms_channel(stack: Stack) -> dict[str, Any]:
+    return await _a_channel(stack, {"type": "sms", "phone": "+15555550142"})
+
+
+async def _a_still_has_channel(stack: Stack, channel: dict[str, Any]) -> None:
+    path = f"/api/v1/notification-channels/{channel['channel_id']}"
+    response = await stack.client.get(path, headers=stack.a.headers)
+    assert response.status_code == 200, response.text
+    found = response.json()
+    for name in ("status", "kinds", "description", "url", "phone", "secrets"):
+        assert found[name] == channel[name], (name, found)
+    await a_keeps_everything(stack)
+
+
+async def _a_delivery(stack: Stack, channel: dict[str, Any]) -> dict[str, Any]:
+    path = f"/api/v1/notification-channels/{channel['channel_id']}/test"
+    response = await stack.client.post(path, headers=stack.a.headers)
+    assert response.status_code == 200, response.text
+    delivery: dict[str, Any] = response.json()
+    return delivery
+
+
+async def _refused_on_a_channel(stack: Stack, method: str, suffix: str, **body: Any) -> None:
+    channel = await _a_channel(stack)
+    path = f"/api/v1/notification-channels/{channel['channel_id']}{suffix}"
+    response = await stack.client.request(method, path, headers=stack.b.headers, **body)
+    refused(stack, response)
+    await _a_still_has_channel(stack, channel)
+
+
+@owner_case("POST", "/api/v1/notification-channels")
+async def add_a_channel(stack: Stack) -> None:
+    a_channel = await _a_channel(stack)
+    response = await stack.client.post(
+        "/api/v1/notification-channels",
+        json={"type": "webhook", "url": UNHEARD_HOOK},
+        headers=stack.b.headers,
+    )
+    answered(stack, response, 201)
+    b_channel = response.json()["channel"]
+    assert b_channel["channel_id"] != a_channel["channel_id"]
+    a_list = await stack.client.get("/api/v1/notification-channels", headers=stack.a.headers)
+    assert b_channel["channel_id"] not in a_list.text
+    await _a_still_has_channel(stack, a_channel)
+
+
+@owner_case("GET", "/api/v1/notification-channels")
+async def list_channels(stack: Stack) -> None:
+    a_channel = await _a_channel(stack)
+    own = await stack.client.get("/api/v1/notification-channels", headers=stack.a.headers)
+    assert a_channel["channel_id"] in own.text, own.text
+    response = await stack.client.get("/api/v1/notification-channels", headers=stack.b.headers)
+    answered(stack, response)
+    assert a_channel["channel_id"] not in response.text
+
+
+@owner_case("GET", "/api/v1/notification-channels/{channel_id}")
+async def read_a_channel(stack: Stack) -> None:
+    a_channel = await _a_channel(stack)
+    path = f"/api/v1/notification-channels/{a_channel['channel_id']}"
+    own = await stack.client.get(path, headers=stack.a.headers)
+    assert own.status_code == 200, own.text
+    refused(stack, await stack.client.get(path, headers=stack.b.headers))
+
+
+@owner_case("PATCH", "/api/v1/notification-channels/{channel_id}")
+async def change_a_channel(stack: Stack) -> None:
+    a_channel = await _a_channel(stack)
+    path = f"/api/v1/notification-channels/{a_channel['channel_id']}"
+    for change in (
+        {"url": "http://127.0.0.1:9/hooks/bob"},
+        {"enabled": False},
+        {"kinds": ["alert"], "description": "B's now"},
+    ):
+        refused(stack, await stack.client.patch(path, json=change, headers=stack.b.headers))
+    await _a_still_has_channel(stack, a_channel)
+
+
+@owner_case("DELETE", "/api/v1/notification-channels/{channel_id}")
+async def delete_a_channel(stack: Stack) -> None:
+    await _refused_on_a_channel(stack, "DELETE", "")
+
+
+@owner_case("POST", "/api/v1/notification-channels/{channel_id}/rotate-secret")
+async def rotate_a_channels_secret(stack: Stack) -> None:
+    await _refused_on_a_channel(stack, "POST", "/rotate-secret")
+
+
+@owner_case("POST", "/api/v1/notification-channels/{channel_id}/test")
+async def test_a_channel(stack: Stack) -> None:
+    await _refused_on_a_channel(stack, "POST", "/test")
+
+
+@owner_case("POST", "/api/v1/notification-channels/{channel_id}/verify")
+async def verify_a_channel(stack: Stack) -> None:
+    a_channel = await _a_sms_channel(stack)
+    path = f"/api/v1/notification-channels/{a_channel['channel_id']}/verify"
+    for code in ("000000", "123456"):
+        response = await stack.client.post(path, json={"code": code}, headers=stack.b.headers)
+        refused(stack, response)
+    await _a_still_has_channel(stack, a_channel)
+
+
+@owner_case("POST", "/api/v1/notification-channels/{channel_id}/resend-code")
+async def resend_a_channels_code(stack: Stack) -> None:
+    a_channel = await _a_sms_channel(stack)
+    path = f"/api/v1/notification-channels/{a_channel['channel_id']}/resend-code"
+    refused(stack, await stack.client.post(path, headers=stack.b.headers))
+    await _a_still_has_channel(stack, a_channel)
+
+
+@owner_case("GET", "/api/v1/notification-channels/{channel_id}/deliveries")
+async def list_a_channels_deliveries(stack: Stack) -> None:
+    a_channel = await _a_channel(stack)
+    delivery = await _a_delivery(stack, a_channel)
+    path = f"/api/v1/notification-channels/{a_channel['channel_id']}/deliveries"
+    own = await stack.client.get(path, headers=stack.a.headers)
+    assert delivery["delivery_id"] in own.text, own.text
+    refused(stack, await stack.client.get(path, headers=stack.b.headers))
+
+
+@owner_case("POST", "/api/v1/notification-channels/{channel_id}/deliveries/{delivery_id}/redeliver")
+async def redeliver_to_a_channel(stack: Stack) -> None:
+    a_channel = await _a_channel(stack)
+    delivery = await _a_delivery(stack, a_channel)
+    path = (
+        f"/api/v1/notification-channels/{a_channel['channel_id']}"
+        f"/deliveries/{delivery['delivery_id']}/redeliver"
+    )
+    refused(stack, await stack.client.post(path, headers=stack.b.headers))
+    await _a_still_has_channel(stack, a_channel)

@@ -556,10 +556,13 @@ ALERT_KINDS = {
 class FakeNotifier:
     """notifier's alerts and inbox, scoped to the signed caller like notifier does: another
     user's alert or notification is 404. An unknown condition kind is 422, pausing a paused
-    alert 409. ``inbox`` holds each user's notifications (``owner``, ``read`` among them)."""
+    alert 409. ``inbox`` holds each user's notifications (``owner``, ``read`` among them);
+    ``channels`` each user's delivery channels (added and listed; any other channel route
+    is notifier's 404 for a channel the caller does not have)."""
 
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     inbox: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     # (method, path with query) of every request, and its body, as they reached notifier.
     requests: list[tuple[str, str]] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
@@ -741,5 +744,36 @@ class FakeNotifier:
                 return problem(404, detail, request.url.path)
             notification["read"] = True
             return Response(status_code=204)
+
+        @app.get("/notification-channels", response_model=None)
+        async def channels(request: Request, caller: Caller) -> Response:
+            await seen(request, caller)
+            listed = [public(c) for c in self.channels.values() if c["owner"] == caller.user_id]
+            return JSONResponse({"items": listed[::-1]})
+
+        @app.post("/notification-channels", status_code=201, response_model=None)
+        async def add_channel(request: Request, caller: Caller) -> Response:
+            await seen(request, caller)
+            body = json.loads(await request.body())
+            target = {"webhook": "url", "email": "email", "sms": "phone"}[body["type"]]
+            if not body.get(target):
+                return problem(
+                    422, f"A {body['type']} channel needs its {target}.", request.url.path
+                )
+            channel_id = f"chn_{uuid.uuid4().hex}"
+            channel = {
+                "channel_id": channel_id,
+                "type": body["type"],
+                target: body[target],
+                "status": "pending_verification" if body["type"] == "sms" else "active",
+                "owner": caller.user_id,
+            }
+            self.channels[channel_id] = channel
+            secret = f"whsec_{uuid.uuid4().hex}" if body["type"] == "webhook" else None
+            return JSONResponse(
+                {"channel": public(channel), "secret": secret},
+                status_code=201,
+                headers={"Location": f"/notification-channels/{channel_id}"},
+            )
 
         return app
