@@ -66,6 +66,12 @@ def _conditional(key: Item, version: int) -> Iterator[None]:
             raise
 
 
+def _record(item: Item, model: type[RecordT]) -> RecordT:
+    """The record an item holds, at the item's version."""
+    record = model.model_validate_json(item["record"]["S"])
+    return record.model_copy(update={"version": int(item["version"]["N"])})
+
+
 class ChannelRepository:
     def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._db = dynamodb
@@ -95,10 +101,7 @@ class ChannelRepository:
         with table_errors():
             response = await self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True)
         item = response.get("Item")
-        if item is None:
-            return None
-        record = model.model_validate_json(item["record"]["S"])
-        return record.model_copy(update={"version": int(item["version"]["N"])})
+        return None if item is None else _record(item, model)
 
     # Channels
 
@@ -134,9 +137,7 @@ class ChannelRepository:
             page = await newest_first(
                 self._db, self._table, f"Channels#{owner}", limit=100, cursor=cursor
             )
-            for item in page.items:
-                record = ChannelRecord.model_validate_json(item["record"]["S"])
-                channels.append(record.model_copy(update={"version": int(item["version"]["N"])}))
+            channels += [_record(item, ChannelRecord) for item in page.items]
             if page.next_cursor is None:
                 return channels
             cursor = page.next_cursor
@@ -176,10 +177,4 @@ class ChannelRepository:
         page = await newest_first(
             self._db, self._table, f"Deliveries#{channel_id}", limit=limit, cursor=cursor
         )
-        records = [
-            DeliveryRecord.model_validate_json(item["record"]["S"]).model_copy(
-                update={"version": int(item["version"]["N"])}
-            )
-            for item in page.items
-        ]
-        return records, page.next_cursor
+        return [_record(item, DeliveryRecord) for item in page.items], page.next_cursor
