@@ -7,6 +7,7 @@ emulator, as in production."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
@@ -32,17 +33,35 @@ EXAMPLES_PER_OPERATION = 12
 # knowledge base); what a user may not do is the authorization tests' to hold.
 CALLER = Identity("schemathesis-caller", frozenset({"user", "admin"}))
 
-AppFactory = Callable[[AwsSettings, Path], FastAPI]
+# Each service as it runs in production: an app, with the services it calls served
+# beside it where it cannot answer without them.
+AppFactory = Callable[[AwsSettings, Path], AbstractContextManager[FastAPI]]
+
+
+def market_data(aws: AwsSettings) -> FastAPI:
+    return create_market_data(MarketDataSettings(live_refresh=False, embedded_scheduler=False), aws)
+
+
+@contextmanager
+def chat_with_market_data(aws: AwsSettings, tmp: Path) -> Iterator[FastAPI]:
+    """chat asks market-data about the symbols of an analysis before it accepts one
+    (alone, every valid request would be a documented 503)."""
+    with served_in_thread(market_data(aws)) as market_data_url:
+        yield create_chat(ChatSettings(market_data_url=market_data_url), aws)
+
+
 SERVICES: dict[str, AppFactory] = {
-    "market-data": lambda aws, _tmp: create_market_data(
-        MarketDataSettings(live_refresh=False, embedded_scheduler=False), aws
+    "market-data": lambda aws, _tmp: nullcontext(market_data(aws)),
+    "rag": lambda aws, tmp: nullcontext(
+        create_rag(
+            RagSettings(
+                index_path=tmp / "index", poll_wait_seconds=1, reconcile_index_at_start=False
+            ),
+            aws,
+        )
     ),
-    "rag": lambda aws, tmp: create_rag(
-        RagSettings(index_path=tmp / "index", poll_wait_seconds=1, reconcile_index_at_start=False),
-        aws,
-    ),
-    "chat": lambda aws, _tmp: create_chat(ChatSettings(), aws),
-    "notifier": lambda aws, _tmp: create_notifier(NotifierSettings(), aws),
+    "chat": chat_with_market_data,
+    "notifier": lambda aws, _tmp: nullcontext(create_notifier(NotifierSettings(), aws)),
 }
 
 
@@ -54,18 +73,8 @@ def served_service(
     tmp_path: Path,
 ) -> Iterator[tuple[str, FastAPI, str]]:
     name: str = request.param
-    if name != "chat":
-        app = SERVICES[name](aws_settings, tmp_path)
-        with served_in_thread(app) as url:
-            yield name, app, url
-        return
-    # chat asks market-data about the symbols of an analysis before it accepts one: it is
-    # served with the market-data it calls, as in production (alone, every valid request
-    # would be a 503).
-    with served_in_thread(SERVICES["market-data"](aws_settings, tmp_path)) as market_data:
-        app = create_chat(ChatSettings(market_data_url=market_data), aws_settings)
-        with served_in_thread(app) as url:
-            yield name, app, url
+    with SERVICES[name](aws_settings, tmp_path) as app, served_in_thread(app) as url:
+        yield name, app, url
 
 
 def test_every_answer_conforms_to_the_document(
