@@ -34,6 +34,9 @@ from marketscope_rag.settings import Settings as RagSettings
 from marketscope_servicekit.testing import served
 
 PASSWORD = "correct horse battery staple"
+# The stack's admin: registered by the first test that needs one (the account persists
+# for the session in the emulator's table).
+ADMIN_EMAIL = "ops-admin@example.com"
 READY_SECONDS = 60.0
 INDEXED_SECONDS = 60.0
 # The stack fixture lives in the session's event loop: so do the tests that use it.
@@ -231,6 +234,8 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
                 # Every test registers from 127.0.0.1 into the run's one emulator table:
                 # the per-address registration limit is not what this suite checks.
                 registrations_per_ip=1_000_000,
+                # Whoever registers with it is an admin (the ops pages, ops notices).
+                admin_emails=frozenset({ADMIN_EMAIL}),
             ),
             aws_settings,
         )

@@ -31,6 +31,7 @@ from figures import Log, summary
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.chat.account import User, sign_up
+from bench.chat.chat_table import ChatTable
 from marketscope_events import SnsPublisher, TopicDirectory
 
 if TYPE_CHECKING:
@@ -38,10 +39,9 @@ if TYPE_CHECKING:
 
 LEVEL = 10_000.0  # above every price of the replay's data
 ARRIVAL_SECONDS = 30.0
-BATCH = 25  # BatchWriteItem's limit
 
 
-class TableSweeper:
+class TableSweeper(ChatTable):
     """The notifier's table on the emulator, emptied before each sample.
 
     moto deep-copies the whole table for every action of a ``TransactWriteItems``, and a
@@ -49,29 +49,8 @@ class TableSweeper:
     more than the one before it, as every sample's alert, events, inbox entry and
     idempotency records stay (real DynamoDB does not do this). Every sample has an alert
     of its own, never read again, so emptying the table loses nothing a later sample
-    needs (bench/chat/chat_table.py does the same for the chat's table).
+    needs (the chat benchmark's sweeper, bench/chat/chat_table.py, with its reasons).
     """
-
-    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
-        self._db = dynamodb
-        self._name = table_name
-        self.items_cleared = 0
-
-    async def clear(self) -> None:
-        keys: list[dict[str, Any]] = []
-        scan: dict[str, Any] = {"TableName": self._name, "ProjectionExpression": "pk, sk"}
-        while True:
-            page = await self._db.scan(**scan)
-            keys += page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                break
-            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        for start in range(0, len(keys), BATCH):
-            requests: Any = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH]]
-            while requests:
-                done = await self._db.batch_write_item(RequestItems={self._name: requests})
-                requests = done.get("UnprocessedItems", {}).get(self._name, [])
-        self.items_cleared += len(keys)
 
 
 @dataclass

@@ -95,6 +95,12 @@ def test_up_reaches_ready_and_ctrl_c_leaves_no_process(
     ready_after = time.monotonic() - began
     print(f"ready after {ready_after:.1f} s")
     assert any("starter knowledge base: 4 shared documents" in line for line in output)
+    gateway = f"http://127.0.0.1:{SERVICES['gateway'].port + offset}"
+    [ready_line] = [i for i, line in enumerate(output) if "MarketScope is ready" in line]
+    assert output[ready_line - 1].strip() == f"Open the web app: {gateway}/"  # before the table
+    page = httpx.get(f"{gateway}/", timeout=5)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
 
     for service in SERVICES.values():
         url = f"http://127.0.0.1:{service.port + offset}"

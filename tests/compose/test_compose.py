@@ -366,3 +366,11 @@ def test_docker_compose_refuses_to_run_without_an_internal_key():
     result = docker_compose_config(None)
     assert result.returncode != 0
     assert INTERNAL_KEY in result.stderr
+
+
+def test_the_gateway_image_holds_the_web_app_where_the_gateway_serves_it_from():
+    from marketscope_gateway.web import WEB_ROOT
+
+    # The image keeps the repository's layout under /app, so the same relative path holds.
+    assert WEB_ROOT.relative_to(ROOT) == Path("web")
+    assert "\nCOPY web web\n" in DOCKERFILE.read_text()

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
-from ..stack import Account, Stack
+from ..stack import ADMIN_EMAIL, PASSWORD, Account, Stack
 from .checks import a_keeps_everything, answered, no_leak, refused
 
 
@@ -761,3 +761,51 @@ async def redeliver_to_a_channel(stack: Stack) -> None:
     )
     refused(stack, await stack.client.post(path, headers=stack.b.headers))
     await _a_still_has_channel(stack, a_channel)
+
+
+# ------------------------------------------------------------------ ops (admins only)
+
+
+async def _admin_headers(stack: Stack) -> dict[str, str]:
+    """The stack's admin (ADMIN_EMAIL), registered by the first case that needs it."""
+    credentials = {"email": ADMIN_EMAIL, "password": PASSWORD}
+    registered = await stack.client.post("/api/v1/auth/register", json=credentials)
+    assert registered.status_code in {201, 409}, registered.text
+    login = await stack.client.post("/api/v1/auth/login", json=credentials)
+    assert login.status_code == 200, login.text
+    assert "admin" in login.json()["user"]["roles"], login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def _ops_read(stack: Stack, path: str) -> None:
+    own = await stack.client.get(path, headers=await _admin_headers(stack))
+    assert own.status_code == 200, own.text  # the route serves admins: B's refusal means something
+    refused(stack, await stack.client.get(path, headers=stack.b.headers))
+
+
+@owner_case("GET", "/api/v1/ops/health")
+async def read_ops_health(stack: Stack) -> None:
+    await _ops_read(stack, "/api/v1/ops/health")
+
+
+@owner_case("GET", "/api/v1/ops/queues")
+async def read_ops_queues(stack: Stack) -> None:
+    await _ops_read(stack, "/api/v1/ops/queues")
+
+
+@owner_case("GET", "/api/v1/ops/latency")
+async def read_ops_latency(stack: Stack) -> None:
+    await _ops_read(stack, "/api/v1/ops/latency")
+
+
+@owner_case("GET", "/api/v1/ops/errors")
+async def read_ops_errors(stack: Stack) -> None:
+    await _ops_read(stack, "/api/v1/ops/errors")
+
+
+@owner_case("POST", "/api/v1/ops/queues/{service}/redrive")
+async def redrive_a_dlq(stack: Stack) -> None:
+    for service in ("chat", "gateway", "nobody"):
+        path = f"/api/v1/ops/queues/{service}/redrive"
+        refused(stack, await stack.client.post(path, headers=stack.b.headers))
+    await a_keeps_everything(stack)

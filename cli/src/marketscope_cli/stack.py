@@ -243,6 +243,8 @@ class Stack:
         self.console.print(f"starter knowledge base: {len(ids)} shared documents (indexing)")
 
     def _print_ready(self, endpoint: str | None, seconds: float) -> None:
+        web = self.options.url_of(SERVICES["gateway"]) + "/"
+        self.console.print(f"[bold]Open the web app: {web}[/]", highlight=False)
         table = Table(title=f"MarketScope is ready ({seconds:.1f} s)")
         table.add_column("service")
         table.add_column("URL")

@@ -34,8 +34,11 @@ async def test_rate_limit_per_ip_covers_anonymous_requests(make_gateway: MakeGat
     async with make_gateway(rate_limit_per_ip="4/minute") as gw:
         statuses = [(await gw.client.get("/api/v1/me")).status_code for _ in range(5)]
         assert statuses == [401, 401, 401, 401, 429]
-        # Probes are never limited.
+        # Probes are never limited, nor the web app's files (a reload fetches them all).
         assert (await gw.client.get("/healthz")).status_code == 200
+        for path in ("/", "/web/app.js", "/web/lib/api.js", "/", "/web/app.css"):
+            assert (await gw.client.get(path)).status_code == 200, path
+        assert (await gw.client.get("/api/v1/me")).status_code == 429
 
 
 async def test_bodies_over_the_limit_are_413(make_gateway: MakeGateway) -> None:

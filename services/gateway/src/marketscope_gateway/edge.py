@@ -36,6 +36,7 @@ from marketscope_gateway.auth.tokens import AccessClaims, TokenCodec
 from marketscope_gateway.components import Components
 from marketscope_gateway.errors import InvalidToken, SigningKeyUnavailable, StoreUnavailable
 from marketscope_gateway.settings import Settings
+from marketscope_gateway.web import WEB_PREFIX
 from marketscope_servicekit import (
     NotStarted,
     PayloadTooLarge,
@@ -54,6 +55,12 @@ UPLOAD_ROUTES = (
 )
 CLAIMS_STATE = "access_claims"
 CORS_REFUSED_TYPE = problem_type("cors-preflight-refused")
+
+
+def _unlimited(path: str) -> bool:
+    """Health checks, and the web app's static files (revalidated on every load, mostly
+    304s): a reader reloading the app must not use up the budget of its API calls."""
+    return path in UNLIMITED_PATHS or path == "/" or path.startswith(f"{WEB_PREFIX}/")
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -126,7 +133,7 @@ class RateLimitMiddleware:
         self._tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+        if scope["type"] != "http" or _unlimited(scope["path"]):
             await self.app(scope, receive, send)
             return
         if not await self._limiter.hit(self._per_ip, "ip", client_ip(scope)):

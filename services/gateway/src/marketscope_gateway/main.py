@@ -15,7 +15,9 @@ from marketscope_gateway.auth.signing_key import SigningKey
 from marketscope_gateway.auth.tokens import TokenCodec
 from marketscope_gateway.components import Components, build_components
 from marketscope_gateway.edge import edge_statuses, install_edge
+from marketscope_gateway.ops.recent_errors import RecentErrors, capture_recent_errors
 from marketscope_gateway.settings import SERVICE, Settings
+from marketscope_gateway.web import install_web
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import (
     BackgroundJob,
@@ -60,8 +62,12 @@ def load_signing_key(components: Components) -> BackgroundJob:
     return job
 
 
-def start_background(components: Components, tasks: BackgroundTasks) -> None:
+def start_background(
+    components: Components, tasks: BackgroundTasks, recent_errors: RecentErrors | None = None
+) -> None:
     settings = components.settings
+    if recent_errors is not None:
+        tasks.start("recent-errors", capture_recent_errors(recent_errors))
     tasks.start(
         "live-feed",
         run_consumer(
@@ -101,6 +107,9 @@ def create_app(
         refresh_ttl_seconds=settings.refresh_token_days * 86400,
     )
 
+    # The ops API's recent warnings and errors, recorded from start-up to shutdown.
+    recent_errors = RecentErrors(settings.ops_recent_errors)
+
     async def build(aws: AwsClients, metrics: MetricsRecorder) -> Components:
         # The app's tracing and internal key exist once create_service_app made the app.
         return await build_components(
@@ -119,13 +128,15 @@ def create_app(
         settings,
         build=build,
         readiness_checks=readiness_checks,
-        start=start_background,
+        start=partial(start_background, recent_errors=recent_errors),
         routers=[router],
         signed_identity=False,  # the gateway authenticates users itself (JWT)
         problem_statuses=edge_statuses,
         aws_settings=aws_settings,
     )
+    app.state.recent_errors = recent_errors
     install_edge(app, settings, tokens)
+    install_web(app)
     return app
 
 

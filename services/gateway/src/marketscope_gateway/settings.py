@@ -76,6 +76,11 @@ class Settings(ServiceSettings):
     # logout on another instance reaches it (on this instance it closes at once).
     ws_session_check_seconds: float = Field(default=20.0, gt=0)
 
+    # The ops API: how long one service's /readyz may take, how many recent warnings and
+    # errors the gateway keeps.
+    ops_check_timeout: float = Field(default=3.0, gt=0)
+    ops_recent_errors: int = Field(default=100, ge=1, le=10_000)
+
     @field_validator("rate_limit_per_user", "rate_limit_per_ip")
     @classmethod
     def _rate_limit_notation(cls, value: str) -> str:

@@ -1,5 +1,5 @@
 """HTTP and WebSocket layer of the gateway: thin routes over the auth service, the
-downstream clients, the overview composer and the live hub."""
+downstream clients, the overview composer, the live hub and the ops views."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from marketscope_gateway.api import (
     live,
     market,
     notifications,
+    ops,
 )
 
 router = APIRouter()
@@ -30,5 +31,6 @@ router.include_router(alerts.router)
 router.include_router(notifications.router)
 router.include_router(channels.router)
 router.include_router(live.router)
+router.include_router(ops.router)
 
 __all__ = ["router"]

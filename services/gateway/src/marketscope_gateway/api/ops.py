@@ -1,0 +1,206 @@
+"""``/api/v1/ops/*``, admins only: every service's readiness, the queues and their
+dead-letter queues (with redrive), event lag, the gateway's API latency and its recent
+errors. What this backend cannot measure is answered as not measured, never estimated."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from marketscope_gateway.api.deps import Admin, Gateway
+from marketscope_gateway.errors import Forbidden, GatewayError
+from marketscope_gateway.ops import monitor
+from marketscope_gateway.ops.recent_errors import RecentErrors
+from marketscope_platform.topology import SERVICES
+from marketscope_servicekit import DependencyUnavailable, NotFound, ReadinessCheck
+from marketscope_servicekit.health import NotReadyError
+from marketscope_servicekit.openapi_problems import problem_responses
+
+router = APIRouter(prefix="/api/v1/ops", tags=["ops"])
+ADMIN_ONLY = problem_responses(Forbidden, descriptions={403: "The caller is not an admin"})
+QUEUED_SERVICES = sorted(name for name, info in SERVICES.items() if info.dlq)
+ServiceName = Annotated[str, Path(pattern=r"^[a-z][a-z-]{0,30}$")]
+
+
+class UnknownQueue(NotFound, GatewayError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+
+
+class RedriveFailed(DependencyUnavailable, GatewayError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, dependency="sqs")
+
+
+class Check(BaseModel):
+    name: str
+    ok: bool
+    duration_ms: float | None
+    error: str | None
+
+
+class ServiceHealth(BaseModel):
+    service: str
+    status: Literal["ready", "not-ready", "unreachable", "unexpected"] = Field(
+        description="ready: /readyz answered 200; not-ready: 503 (failed checks named); "
+        "unreachable: no answer; unexpected: any other answer"
+    )
+    detail: str | None
+    checks: list[Check]
+    duration_ms: float
+
+
+class HealthReport(BaseModel):
+    checked_at: datetime
+    services: list[ServiceHealth]
+
+
+class QueueState(BaseModel):
+    name: str
+    exists: bool
+    visible: int | None = Field(description="ApproximateNumberOfMessages; null if missing")
+    in_flight: int | None = Field(description="ApproximateNumberOfMessagesNotVisible")
+
+
+class Percentiles(BaseModel):
+    measured: bool
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    note: str = Field(description="Who measured it, or why it is not measured")
+
+
+class ServiceQueues(BaseModel):
+    service: str
+    queue: QueueState
+    dlq: QueueState
+    oldest_message_age: str = Field(description="Why the oldest message's age is not known")
+    event_lag: Percentiles = Field(description="Publication to receipt, by the consumer")
+
+
+class QueuesReport(BaseModel):
+    checked_at: datetime
+    services: list[ServiceQueues]
+
+
+class Redriven(BaseModel):
+    service: str
+    dlq: str
+    queue: str
+    moved: int = Field(description="Messages moved from the DLQ back to the queue")
+
+
+class Latency(BaseModel):
+    api_latency: Percentiles
+    window: str
+
+
+class RecentErrorItem(BaseModel):
+    at: datetime
+    level: str
+    logger: str
+    message: str
+    exception: str | None
+    method: str | None
+    path: str | None
+    context: dict[str, str] = Field(description="What the record named (a check, a service)")
+
+
+class RecentErrorsReport(BaseModel):
+    capacity: int = Field(description="How many the gateway keeps")
+    seen: int = Field(description="How many it recorded since it started")
+    errors: list[RecentErrorItem] = Field(description="Newest first")
+
+
+def _own_checks(request: Request) -> Sequence[ReadinessCheck]:
+    checks: Sequence[ReadinessCheck] | None = getattr(request.app.state, "readiness_checks", None)
+    if checks is None:
+        raise NotReadyError("The service has not finished starting.")
+    return checks
+
+
+def _recent_errors(request: Request) -> RecentErrors:
+    errors: RecentErrors = request.app.state.recent_errors
+    return errors
+
+
+@router.get("/health", responses=ADMIN_ONLY)
+async def service_health(request: Request, _: Admin, gateway: Gateway) -> HealthReport:
+    """Every service's ``/readyz`` with its checks (the gateway's own run in process)."""
+    found = await monitor.health(gateway, _own_checks(request))
+    return HealthReport(
+        checked_at=datetime.now(UTC),
+        services=[ServiceHealth.model_validate(each, from_attributes=True) for each in found],
+    )
+
+
+@router.get("/queues", responses=ADMIN_ONLY)
+async def queue_depths(_: Admin, gateway: Gateway) -> QueuesReport:
+    """Each consuming service's queue and DLQ depth (the gateway's queue: this
+    instance's), and its event lag where the gateway measures it."""
+    found = await monitor.queue_report(gateway)
+    return QueuesReport(
+        checked_at=datetime.now(UTC),
+        services=[ServiceQueues.model_validate(each, from_attributes=True) for each in found],
+    )
+
+
+@router.post(
+    "/queues/{service}/redrive",
+    responses=problem_responses(
+        Forbidden,
+        UnknownQueue,
+        descriptions={
+            403: "The caller is not an admin",
+            404: "No such service, or it consumes no queue",
+            503: "SQS refused some messages (they stay in the DLQ), or is unavailable",
+        },
+    ),
+)
+async def redrive(service: ServiceName, _: Admin, gateway: Gateway) -> Redriven:
+    """Move every message of the service's DLQ back to its queue (the gateway's DLQ,
+    shared by its instances: to this instance's queue). A message leaves the DLQ only
+    once the queue accepted it."""
+    if service not in QUEUED_SERVICES:
+        raise UnknownQueue(f"No queue of a service named {service}: one of {QUEUED_SERVICES}.")
+    try:
+        moved = await monitor.redrive(gateway, service)
+    except monitor.QueueMissing as exc:
+        raise UnknownQueue(str(exc)) from exc
+    except monitor.RedriveFailed as exc:
+        raise RedriveFailed(str(exc)) from exc
+    return Redriven.model_validate(moved, from_attributes=True)
+
+
+@router.get("/latency", responses=ADMIN_ONLY)
+async def api_latency(_: Admin, gateway: Gateway) -> Latency:
+    """p50/p95/p99 of the gateway's own request latency (every route, this instance)."""
+    return Latency(
+        api_latency=Percentiles.model_validate(
+            monitor.percentiles_of(gateway.metrics, "APILatency", "this gateway instance"),
+            from_attributes=True,
+        ),
+        window=monitor.LATENCY_WINDOW,
+    )
+
+
+@router.get("/errors", responses=ADMIN_ONLY)
+async def recent_errors(
+    request: Request,
+    _: Admin,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> RecentErrorsReport:
+    """The gateway's recent warnings and errors (failed downstream calls, unhandled
+    exceptions, AWS unavailable), newest first."""
+    errors = _recent_errors(request)
+    return RecentErrorsReport(
+        capacity=errors.capacity,
+        seen=errors.seen,
+        errors=[
+            RecentErrorItem.model_validate(e, from_attributes=True) for e in errors.newest(limit)
+        ],
+    )

@@ -1,0 +1,97 @@
+// The signed-in user's tokens, kept in memory only (a reload signs out: nothing a script
+// injected later could read is left in storage). The access token is renewed silently a
+// minute before it expires; the refresh token is single use, so one rotation runs at a
+// time. Events: 'change' (signed in or out; detail.reason) and 'token' (a new access
+// token, which the WebSocket hands to the gateway).
+
+import { ApiError, send } from './api.js';
+
+const RENEW_BEFORE_SECONDS = 60;
+const RETRY_SECONDS = 10;
+
+export class Session extends EventTarget {
+  #tokens = null;
+  #timer = null;
+  #rotating = null;
+
+  get user() {
+    return this.#tokens?.user ?? null;
+  }
+
+  get accessToken() {
+    return this.#tokens?.access_token ?? null;
+  }
+
+  get isAdmin() {
+    return this.user?.roles.includes('admin') ?? false;
+  }
+
+  async signIn(email, password) {
+    this.#accept(await send('POST', '/auth/login', { json: { email, password } }), 'signed-in');
+  }
+
+  async signUp(email, password) {
+    await send('POST', '/auth/register', { json: { email, password } });
+    await this.signIn(email, password);
+  }
+
+  /** A new access token; false when the session is over. Concurrent callers share one. */
+  refresh() {
+    if (!this.#tokens) return Promise.resolve(false);
+    this.#rotating ??= this.#rotate().finally(() => {
+      this.#rotating = null;
+    });
+    return this.#rotating;
+  }
+
+  /** Revoke the session at the gateway, then forget it here. Resolves to the ApiError
+   * of a revocation that failed (the tokens are forgotten all the same), or null. */
+  async signOut() {
+    const tokens = this.#tokens;
+    if (!tokens) return null;
+    let failure = null;
+    try {
+      await send('POST', '/auth/logout', { json: { refresh_token: tokens.refresh_token } });
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      failure = error.status === 401 ? null : error; // already revoked: the goal holds
+    }
+    this.#end('signed-out');
+    return failure;
+  }
+
+  async #rotate() {
+    const refreshToken = this.#tokens.refresh_token;
+    try {
+      this.#accept(await send('POST', '/auth/refresh', { json: { refresh_token: refreshToken } }), 'refreshed');
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 401 || error.status === 422)) {
+        this.#end('expired');
+        return false;
+      }
+      // The gateway is unreachable or busy: the tokens may still be good; try again soon.
+      this.#schedule(RETRY_SECONDS);
+      return false;
+    }
+  }
+
+  #accept(tokens, reason) {
+    const first = this.#tokens === null;
+    this.#tokens = tokens;
+    this.#schedule(Math.max(5, tokens.expires_in - RENEW_BEFORE_SECONDS));
+    this.dispatchEvent(new CustomEvent('token', { detail: { token: tokens.access_token } }));
+    if (first) this.dispatchEvent(new CustomEvent('change', { detail: { reason } }));
+  }
+
+  #schedule(seconds) {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.refresh(), seconds * 1000);
+  }
+
+  #end(reason) {
+    clearTimeout(this.#timer);
+    this.#tokens = null;
+    this.dispatchEvent(new CustomEvent('change', { detail: { reason } }));
+  }
+}
