@@ -28,7 +28,9 @@ from marketscope_market_data.main import create_app as create_market_data
 from marketscope_market_data.settings import Settings as MarketDataSettings
 from marketscope_notifier.main import create_app as create_notifier
 from marketscope_notifier.settings import Settings as NotifierSettings
-from marketscope_platform.aws import AwsSettings
+from marketscope_platform.aws import AwsClients, AwsSettings
+from marketscope_platform.queues import queue_url
+from marketscope_platform.topology import SERVICES
 from marketscope_rag.main import create_app as create_rag
 from marketscope_rag.settings import Settings as RagSettings
 from marketscope_servicekit.testing import served
@@ -184,10 +186,22 @@ async def wait_ready(client: httpx.AsyncClient) -> None:
         await asyncio.sleep(0.2)
 
 
+async def purge_service_queues(aws_settings: AwsSettings) -> None:
+    """Start the stack's consumers on empty queues, as on a fresh emulator: what the
+    shared queues hold is what earlier tests of the session published and nobody
+    consumed, which the stack's services would first work through for minutes."""
+    async with AwsClients(aws_settings) as aws:
+        sqs = await aws.client("sqs")
+        for service in SERVICES.values():
+            if service.queue is not None and not service.per_instance_queue:
+                await sqs.purge_queue(QueueUrl=await queue_url(sqs, service.queue))
+
+
 @asynccontextmanager
 async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIterator[Stack]:
     """market-data and rag served on loopback ports, the gateway in front of them over
     HTTP; A and B with their resources."""
+    await purge_service_queues(aws_settings)
     async with AsyncExitStack() as started:
         market_data_url = await started.enter_async_context(
             served(

@@ -5,6 +5,7 @@ strictly, even in a burst; account-wide delays grow; registrations are limited p
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,13 +13,26 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from marketscope_gateway.auth.throttle import LoginBackoff
+from marketscope_gateway.auth.throttle import FixedWindows, LoginBackoff
 
 from .conftest import PASSWORD, MakeGateway, RunningGateway, random_ip
 
 pytestmark = pytest.mark.integration
 
 WRONG = "not the password at all"
+# Counters live in fixed windows aligned to the clock (the login window's 900 s, the
+# registration window's 600 s): a test that counts starts with a minute of its windows
+# left, or a boundary in the middle of it would start the count again.
+WINDOWS_SECONDS = (900, 600)
+MARGIN_SECONDS = 60.0
+
+
+@pytest.fixture(autouse=True)
+async def away_from_a_window_boundary() -> None:
+    for seconds in WINDOWS_SECONDS:
+        left = FixedWindows(seconds, time.time).current().seconds_left
+        if left < MARGIN_SECONDS:
+            await asyncio.sleep(left + 0.5)
 
 
 @asynccontextmanager
