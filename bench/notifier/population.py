@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from marketscope_notifier.alerts.conditions import (
+    CONDITION_KINDS,
     Condition,
     Crossing,
     CrossingDown,
@@ -31,17 +32,7 @@ from marketscope_notifier.alerts.conditions import (
 )
 from marketscope_notifier.alerts.service import AlertSpec
 
-KINDS = (
-    "greater_than",
-    "less_than",
-    "crossing",
-    "crossing_up",
-    "crossing_down",
-    "entering_channel",
-    "exiting_channel",
-    "moving_up_pct",
-    "moving_down_pct",
-)
+KINDS = CONDITION_KINDS
 QUIET_JITTER = 0.002  # a quiet price lies within 0.2 % of the round before's
 MOVE = 0.02  # a moving price lies within 2 % of the starting one
 # Market time of the first round; each later round is an hour on (so that the 1-hour

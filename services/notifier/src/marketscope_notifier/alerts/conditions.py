@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -121,6 +121,10 @@ Condition = Annotated[
     Field(discriminator="kind"),
 ]
 CONDITION_ADAPTER: TypeAdapter[Condition] = TypeAdapter(Condition)
+# Every kind of condition, in the order of the union above.
+CONDITION_KINDS: tuple[str, ...] = tuple(
+    member.model_fields["kind"].default for member in get_args(get_args(Condition)[0])
+)
 
 
 class Once(_Model):
