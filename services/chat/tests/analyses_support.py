@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,35 +20,20 @@ from marketscope_events import (
     ConsumerSettings,
     DynamoDBIdempotencyStore,
     SqsConsumer,
-    TopicDirectory,
 )
-from marketscope_events.subscriptions import (
-    ServiceSubscription,
-    remove_subscription,
-    subscribe_service,
-)
+from marketscope_events.subscriptions import ServiceSubscription
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import Identity
-from marketscope_servicekit.testing import GatewaySigner, served
+from marketscope_servicekit.testing import GatewaySigner, private_subscription, served
 
 from .tool_services import Services, running_services
 
 FINISHED = {"completed", "failed", "cancelled"}
 
 
-@asynccontextmanager
-async def private_queue(aws: AwsClients, label: str) -> AsyncIterator[ServiceSubscription]:
-    """A queue with its DLQ (maxReceiveCount 3) subscribed to what chat consumes."""
-    sns, sqs = await aws.client("sns"), await aws.client("sqs")
-    topics = await TopicDirectory.from_sts(await aws.client("sts"), "us-east-1")
-    name = f"test-{label}-{uuid.uuid4().hex[:8]}"
-    subscription = await subscribe_service(
-        sns, sqs, topics, "chat", queue_name=name, dlq_name=f"{name}-dlq"
-    )
-    try:
-        yield subscription
-    finally:
-        await remove_subscription(sns, sqs, subscription, delete_dlq=True)
+def private_queue(aws: AwsClients, label: str) -> AbstractAsyncContextManager[ServiceSubscription]:
+    """A queue with its DLQ subscribed to what chat consumes."""
+    return private_subscription(aws, "chat", label)
 
 
 @dataclass

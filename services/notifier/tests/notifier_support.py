@@ -17,16 +17,12 @@ import httpx
 
 from marketscope_events import CATALOG, Envelope, SnsPublisher, TopicDirectory
 from marketscope_events.catalog import AnalysisCompleted, QuoteUpdated
-from marketscope_events.subscriptions import (
-    ServiceSubscription,
-    remove_subscription,
-    subscribe_service,
-)
+from marketscope_events.subscriptions import ServiceSubscription
 from marketscope_notifier.main import create_app
 from marketscope_notifier.settings import Settings
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import Identity
-from marketscope_servicekit.testing import GatewaySigner, served
+from marketscope_servicekit.testing import GatewaySigner, private_subscription, served
 
 WAIT_SECONDS = 30.0
 START = datetime(2013, 1, 2, 21, 0, tzinfo=UTC)
@@ -97,13 +93,9 @@ async def private_notifier(aws_settings: AwsSettings, internal_key: str) -> Asyn
     async with AsyncExitStack() as stack:
         aws = AwsClients(aws_settings)
         stack.push_async_callback(aws.close)
-        sns, sqs = await aws.client("sns"), await aws.client("sqs")
+        queue = await stack.enter_async_context(private_subscription(aws, "notifier", "notifier"))
+        sns = await aws.client("sns")
         topics = await TopicDirectory.from_sts(await aws.client("sts"), "us-east-1")
-        name = f"test-notifier-{uuid.uuid4().hex[:8]}"
-        queue = await subscribe_service(
-            sns, sqs, topics, "notifier", queue_name=name, dlq_name=f"{name}-dlq"
-        )
-        stack.push_async_callback(remove_subscription, sns, sqs, queue, delete_dlq=True)
         yield Notifier(aws, queue, SnsPublisher(sns, topics), aws_settings, internal_key)
 
 

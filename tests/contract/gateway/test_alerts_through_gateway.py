@@ -66,7 +66,9 @@ async def test_an_alert_fires_to_the_owners_socket_and_inbox(stack: Stack) -> No
     assert created.status_code == 201, created.text
     alert_id = created.json()["alert_id"]
     assert created.headers["location"] == f"/api/v1/alerts/{alert_id}"
-    as_of = datetime(2030, 1, 2, 21, 0, tzinfo=UTC)  # later than any replayed price
+    # Market time now: later than any replayed price, and not later than what the tests
+    # after this one publish for IBM (the notifier takes an older quote for a stale one).
+    as_of = datetime.now(UTC).replace(microsecond=0)
     async with socket(stack, owner) as mine, socket(stack, other) as theirs:
         for opened in (mine, theirs):
             reply = await opened.request(
@@ -82,7 +84,9 @@ async def test_an_alert_fires_to_the_owners_socket_and_inbox(stack: Stack) -> No
                 if "Item" in await dynamodb.get_item(TableName="marketscope-notifier", Key=key):
                     break
                 await asyncio.sleep(0.1)
-        await publish_quote(stack, "IBM", "10010.00", as_of + timedelta(days=1))
+            else:
+                raise AssertionError("the notifier never evaluated the priming quote")
+        await publish_quote(stack, "IBM", "10010.00", as_of + timedelta(seconds=1))
         frame = await mine.wait_for(notification_of(alert_id))
         seen_by_other = [f for f in theirs.frames if f["type"] == "event"]
     assert frame["event"] == "NotificationCreated"

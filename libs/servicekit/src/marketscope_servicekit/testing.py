@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -23,8 +24,12 @@ import uvicorn
 from fastapi import FastAPI
 from requests.auth import AuthBase
 
-from marketscope_events import CATALOG, Envelope, EventStore, MalformedEnvelopeError
-from marketscope_events.catalog import queue_name
+from marketscope_events import CATALOG, Envelope, EventStore, MalformedEnvelopeError, TopicDirectory
+from marketscope_events.subscriptions import (
+    ServiceSubscription,
+    remove_subscription,
+    subscribe_service,
+)
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_platform.topology import SERVICES, ServiceInfo
 from marketscope_servicekit.health import HEALTH_PATHS
@@ -58,6 +63,25 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+@asynccontextmanager
+async def private_subscription(
+    aws: AwsClients, service: str, label: str
+) -> AsyncIterator[ServiceSubscription]:
+    """A queue of the caller's own with its DLQ, subscribed to what ``service`` consumes as
+    the service's queue is: what reaches it reaches the service's queue, and no running
+    app of the session consumes it (nor the caller anything of theirs)."""
+    sns, sqs = await aws.client("sns"), await aws.client("sqs")
+    topics = await TopicDirectory.from_sts(await aws.client("sts"), aws.settings.default_region)
+    name = f"test-{label}-{uuid.uuid4().hex[:8]}"
+    subscription = await subscribe_service(
+        sns, sqs, topics, service, queue_name=name, dlq_name=f"{name}-dlq"
+    )
+    try:
+        yield subscription
+    finally:
+        await remove_subscription(sns, sqs, subscription, delete_dlq=True)
 
 
 def sign_request(key: str, identity: Identity, request: httpx.Request) -> None:
@@ -362,11 +386,15 @@ class EventStoreContract:
         )
         assert subscribers, f"{event.type} has no subscriber with a provisioned queue"
         app = type(self).create_app(self.settings(), aws_settings)
-        async with running(app), AwsClients(aws_settings) as aws:
+        # A queue subscribed as the subscriber's is, which a running app (this one, when it
+        # consumes its own events) may be draining.
+        async with (
+            AwsClients(aws_settings) as aws,
+            private_subscription(aws, subscribers[0], "contract") as queue,
+            running(app),
+        ):
             await app.state.components.store.append(stream_id, [event], expected_version=0)
-            sqs = await aws.client("sqs")
-            url = (await sqs.get_queue_url(QueueName=queue_name(subscribers[0])))["QueueUrl"]
-            received = await _receive(sqs, url, event.id)
+            received = await _receive(await aws.client("sqs"), queue.queue.url, event.id)
         assert (received.type, received.data) == (event.type, event.data)
 
 
