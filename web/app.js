@@ -1,6 +1,7 @@
 // MarketScope's web app: one document, one module per page (pages/), shared parts in lib/.
-// This module wires them: the session (tokens in memory), the API client, the live socket,
-// the router with the page table below, and the header that follows the session.
+// This module wires them: the session (access token in memory, refresh token in an
+// HttpOnly cookie), the API client, the live socket, the router with the page table
+// below, and the header that follows the session.
 
 import { Api } from './lib/api.js';
 import { fill, h } from './lib/dom.js';
@@ -120,4 +121,7 @@ document.querySelector('.skip-link').addEventListener('click', (event) => {
 });
 
 renderHeader();
+// A reload or a new tab resumes the session of the refresh cookie before the first route
+// decides between the page and the sign-in form.
+await session.restore();
 router.start();

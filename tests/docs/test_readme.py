@@ -19,7 +19,7 @@ def test_exactly_two_setup_commands_start_and_test() -> None:
     assert "\n" not in start
     assert "\n" not in test
     assert start.endswith("marketscope up")
-    assert test.endswith("pytest")
+    assert test.endswith("pytest -n auto")
     for command in (start, test):
         assert command.startswith("python -m pip install uv && ")
 

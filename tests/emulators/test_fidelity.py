@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -35,3 +36,39 @@ async def test_a_deleted_subscribed_queue_does_not_stop_delivery_to_the_others(
     assert ["still delivered" in message["Body"] for message in received["Messages"]] == [True]
     await sqs.delete_queue(QueueUrl=kept)
     await sns.delete_topic(TopicArn=topic)
+
+
+async def test_racing_conditional_writes_pass_their_condition_one_at_a_time(
+    aws: AwsClients,
+) -> None:
+    """Sixty concurrent adds to a set capped at twenty by the condition: twenty succeed."""
+    dynamodb = await aws.client("dynamodb")
+    table = f"fidelity-{uuid.uuid4().hex[:8]}"
+    await dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    async def add(member: str) -> bool:
+        try:
+            await dynamodb.update_item(
+                TableName=table,
+                Key={"pk": {"S": "capped"}},
+                UpdateExpression="ADD #ids :id",
+                ConditionExpression="attribute_not_exists(#ids) OR size(#ids) < :limit",
+                ExpressionAttributeNames={"#ids": "ids"},
+                ExpressionAttributeValues={":id": {"SS": [member]}, ":limit": {"N": "20"}},
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    try:
+        passed = await asyncio.gather(*(add(f"m{i}") for i in range(60)))
+        item = await dynamodb.get_item(TableName=table, Key={"pk": {"S": "capped"}})
+    finally:
+        await dynamodb.delete_table(TableName=table)
+    assert sum(passed) == 20
+    assert len(item["Item"]["ids"]["SS"]) == 20

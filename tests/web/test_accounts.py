@@ -1,14 +1,18 @@
 """Sign up, sign out (the session is revoked at the gateway), and sign in, with a wrong
-password's problem shown as its title."""
+password's problem shown as its title; a reload resumes the session from the HttpOnly
+refresh cookie, and after signing out finds none."""
 
 from __future__ import annotations
 
 import re
 
-from playwright.async_api import expect
+from playwright.async_api import Cookie, Page, expect
 
 from ..stack import PASSWORD, Stack, in_stack_loop
 from .browser import WebApp
+
+COOKIE = "marketscope_refresh"
+REFRESH = re.compile(r"/api/v1/auth/refresh$")
 
 
 @in_stack_loop
@@ -41,11 +45,35 @@ async def test_sign_up_sign_out_and_sign_in(web: WebApp, stack: Stack) -> None:
         await page.get_by_label("Password").fill(PASSWORD)
         await page.get_by_role("button", name="Sign in").click()
     await page.get_by_role("heading", name="Dashboard", level=1).wait_for()
-    tokens = await (await login.value).json()
-    # Signing out revoked the session at the gateway: its refresh token is spent.
+    assert (await (await login.value).json())["refresh_token"] is None
+
+    # The refresh token is a cookie the page's scripts cannot read; a reload resumes the
+    # session with it (and rotates it).
+    issued = await refresh_cookie(page)
+    assert (issued.get("httpOnly"), issued.get("sameSite")) == (True, "Strict"), issued
+    assert COOKIE not in await page.evaluate("() => document.cookie")
+    async with page.expect_response(REFRESH) as restored:
+        await page.reload()
+    assert (await restored.value).status == 200
+    await page.get_by_role("heading", name="Dashboard", level=1).wait_for()
+    await expect(page.locator("#account .user")).to_have_text(email)
+    rotated = await refresh_cookie(page)
+    assert rotated.get("value") != issued.get("value")
+
+    # Signing out revoked the session at the gateway: its refresh token is spent, and a
+    # reload finds no session to resume.
     await page.get_by_role("button", name="Sign out").click()
     await page.get_by_role("heading", name="Sign in").wait_for()
+    assert COOKIE not in {c["name"] for c in await page.context.cookies()}
     spent = await stack.client.post(
-        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+        "/api/v1/auth/refresh", json={"refresh_token": rotated.get("value")}
     )
     assert spent.status_code == 401, spent.text
+    await page.reload()
+    await page.get_by_role("heading", name="Sign in").wait_for()
+    assert web.errors == []
+
+
+async def refresh_cookie(page: Page) -> Cookie:
+    [cookie] = [c for c in await page.context.cookies() if c.get("name") == COOKIE]
+    return cookie

@@ -52,8 +52,8 @@ function url(path, query) {
 }
 
 /** One request; the answer's JSON (null for 204), or an ApiError. */
-export async function send(method, path, { json, query, token, signal } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function send(method, path, { json, query, token, signal, headers: extra } = {}) {
+  const headers = { Accept: 'application/json', ...extra };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) headers['Content-Type'] = 'application/json';
   let response;

@@ -1,13 +1,15 @@
-// The signed-in user's tokens, kept in memory only (a reload signs out: nothing a script
-// injected later could read is left in storage). The access token is renewed silently a
-// minute before it expires; the refresh token is single use, so one rotation runs at a
-// time. Events: 'change' (signed in or out; detail.reason) and 'token' (a new access
-// token, which the WebSocket hands to the gateway).
+// The signed-in user's session. The access token is kept in memory only, nothing in
+// storage; the refresh token is an HttpOnly cookie the gateway sets (X-Refresh-Cookie),
+// which no script reads, so a reload restores the session with one refresh. The access
+// token is renewed silently a minute before it expires; the refresh token is single use,
+// so one rotation runs at a time. Events: 'change' (signed in or out; detail.reason) and
+// 'token' (a new access token, which the WebSocket hands to the gateway).
 
 import { ApiError, send } from './api.js';
 
 const RENEW_BEFORE_SECONDS = 60;
 const RETRY_SECONDS = 10;
+const COOKIE = { 'X-Refresh-Cookie': '1' };
 
 export class Session extends EventTarget {
   #tokens = null;
@@ -27,7 +29,19 @@ export class Session extends EventTarget {
   }
 
   async signIn(email, password) {
-    this.#accept(await send('POST', '/auth/login', { json: { email, password } }), 'signed-in');
+    this.#accept(await send('POST', '/auth/login', { json: { email, password }, headers: COOKIE }), 'signed-in');
+  }
+
+  /** Resume the session of the refresh cookie, if there is one (a reload, a new tab).
+   * Resolves to true when signed in; a missing or ended session resolves to false. */
+  async restore() {
+    try {
+      this.#accept(await send('POST', '/auth/refresh', { headers: COOKIE }), 'restored');
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError) return false;
+      throw error;
+    }
   }
 
   async signUp(email, password) {
@@ -47,11 +61,10 @@ export class Session extends EventTarget {
   /** Revoke the session at the gateway, then forget it here. Resolves to the ApiError
    * of a revocation that failed (the tokens are forgotten all the same), or null. */
   async signOut() {
-    const tokens = this.#tokens;
-    if (!tokens) return null;
+    if (!this.#tokens) return null;
     let failure = null;
     try {
-      await send('POST', '/auth/logout', { json: { refresh_token: tokens.refresh_token } });
+      await send('POST', '/auth/logout', { headers: COOKIE });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       failure = error.status === 401 ? null : error; // already revoked: the goal holds
@@ -61,9 +74,8 @@ export class Session extends EventTarget {
   }
 
   async #rotate() {
-    const refreshToken = this.#tokens.refresh_token;
     try {
-      this.#accept(await send('POST', '/auth/refresh', { json: { refresh_token: refreshToken } }), 'refreshed');
+      this.#accept(await send('POST', '/auth/refresh', { headers: COOKIE }), 'refreshed');
       return true;
     } catch (error) {
       if (error instanceof ApiError && (error.status === 401 || error.status === 422)) {

@@ -59,6 +59,7 @@ def test_configure_logging_routes_uvicorn_to_stdout_once(capsys):
     uvicorn_error = logging.getLogger("uvicorn.error")
     uvicorn_error.addHandler(logging.StreamHandler(sys.stderr))
     uvicorn_error.propagate = False
+    uvicorn_error.setLevel(logging.WARNING)  # as a uvicorn server run before leaves it
     configure_logging("notifier", "debug")
     configure_logging("notifier", "info")  # again: still one line per record
     uvicorn_error.info("Application startup complete.")

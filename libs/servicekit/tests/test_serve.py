@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, WebSocket
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from marketscope_servicekit.calls import SERVER_KEEP_ALIVE_SECONDS, caller_limits
 from marketscope_servicekit.serve import WS_MAX_FRAME_BYTES, uvicorn_options
 from marketscope_servicekit.testing import free_port
 
@@ -114,3 +115,25 @@ async def test_a_websocket_frame_within_the_limit_reaches_the_app() -> None:
         assert await websocket.recv() == "hello"
         await websocket.send("x" * 4096)
         assert await websocket.recv() == "read 4096"
+
+
+async def test_an_idle_connection_outlives_uvicorns_default_keep_alive() -> None:
+    """uvicorn closes an idle connection after 5 s by default, the instant httpx's pool
+    would reuse it; a service keeps it for longer than its callers keep theirs."""
+    caller_expiry = caller_limits().keepalive_expiry
+    assert caller_expiry is not None
+    assert caller_expiry < SERVER_KEEP_ALIVE_SECONDS
+    request = b"GET /client HTTP/1.1\r\nHost: service\r\n\r\n"
+    async with served(DemoSettings(port=free_port())) as address:
+        host, port = address.split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for _ in range(2):
+                writer.write(request)
+                await writer.drain()
+                status = await asyncio.wait_for(reader.readline(), 5)
+                assert status.startswith(b"HTTP/1.1 200"), status
+                await asyncio.wait_for(reader.readuntil(b'"127.0.0.1"}'), 5)
+                await asyncio.sleep(6)  # idle past uvicorn's default of 5 s
+        finally:
+            writer.close()

@@ -83,8 +83,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # uvicorn gives its loggers their own plain-text handlers; route them through root.
+    # uvicorn gives its loggers their own plain-text handlers and levels (a server
+    # started earlier in the process may have left them at its own): route them through
+    # root, at root's level.
     for name in _UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)

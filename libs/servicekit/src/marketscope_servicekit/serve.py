@@ -8,6 +8,7 @@ from typing import Any
 
 import uvicorn
 
+from marketscope_servicekit.calls import SERVER_KEEP_ALIVE_SECONDS
 from marketscope_servicekit.settings import ServiceSettings
 
 WS_MAX_FRAME_BYTES = 64 * 1024
@@ -37,6 +38,8 @@ def uvicorn_options(settings: ServiceSettings) -> dict[str, Any]:
         # A line per request would drown the service's own logs; every request is
         # already measured (APILatency by route and status) and traced.
         access_log=False,
+        # Longer than any caller keeps an idle connection (see ``calls``).
+        timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
         # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: any
         # local process could then pick its client address and defeat per-address
         # limits. Forwarded headers count only from the configured proxies.

@@ -32,6 +32,7 @@ from marketscope_events.subscriptions import (
 )
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_platform.topology import SERVICES, ServiceInfo
+from marketscope_servicekit.calls import SERVER_KEEP_ALIVE_SECONDS
 from marketscope_servicekit.health import HEALTH_PATHS
 from marketscope_servicekit.identity import ROLES_HEADER, USER_HEADER, Identity, sign_identity
 from marketscope_servicekit.settings import ServiceSettings
@@ -177,7 +178,14 @@ def unreachable_aws() -> AwsSettings:
 
 def _server(app: FastAPI, port: int) -> uvicorn.Server:
     return uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
+        )
     )
 
 

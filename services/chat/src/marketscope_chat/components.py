@@ -30,6 +30,7 @@ from marketscope_chat.turns import TurnSettings
 from marketscope_events import DynamoDBEventStore, OutboxRelay
 from marketscope_platform.aws import AwsClients
 from marketscope_servicekit import MetricsRecorder, build_relay
+from marketscope_servicekit.calls import caller_limits
 from marketscope_servicekit.tracing import Tracing
 
 
@@ -57,7 +58,9 @@ class Components:
 def _client(
     base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None, tracing: Tracing
 ) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+    client = httpx.AsyncClient(
+        base_url=base_url, timeout=timeout, transport=transport, limits=caller_limits()
+    )
     tracing.instrument_client(client)  # spans, and the caller's traceparent downstream
     return client
 

@@ -32,6 +32,7 @@ from marketscope_gateway.settings import Settings
 from marketscope_gateway.store import GatewayStore
 from marketscope_platform.aws import AwsClients
 from marketscope_servicekit import MetricsRecorder
+from marketscope_servicekit.calls import caller_limits
 from marketscope_servicekit.tracing import Tracing
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def _http_client(
         base_url=base_url,
         timeout=timeout,
         transport=transport,
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        limits=caller_limits(max_connections=200, max_keepalive=50),
     )
     tracing.instrument_client(client)  # spans, and traceparent downstream
     return client

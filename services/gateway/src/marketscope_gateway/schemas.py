@@ -39,7 +39,10 @@ class Tokens(BaseModel):
     token_type: Literal["Bearer"] = "Bearer"
     access_token: str
     expires_in: int = Field(description="Seconds the access token is valid for")
-    refresh_token: str = Field(description="Single use: each refresh returns a new one")
+    refresh_token: str | None = Field(
+        description="Single use: each refresh returns a new one. Null when it was set as "
+        "the HttpOnly cookie instead (X-Refresh-Cookie: 1)"
+    )
     refresh_expires_in: int
     user: User
 
