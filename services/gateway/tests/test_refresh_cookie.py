@@ -11,7 +11,7 @@ import pytest
 
 from marketscope_gateway.auth.cookie import COOKIE_NAME
 
-from .conftest import PASSWORD, MakeGateway
+from .conftest import PASSWORD, MakeGateway, RunningGateway
 
 pytestmark = pytest.mark.integration
 COOKIE = {"X-Refresh-Cookie": "1"}
@@ -25,13 +25,19 @@ def set_cookie(response: httpx.Response) -> SimpleCookie:
     return parsed
 
 
+async def cookie_login(gw: RunningGateway) -> tuple[str, httpx.Response]:
+    """A new account logged in as the web app does; its email and the login's answer."""
+    email, _ = await gw.register()
+    login = await gw.client.post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, headers=COOKIE
+    )
+    assert login.status_code == 200, login.text
+    return email, login
+
+
 async def test_login_sets_the_cookie_and_refresh_rotates_it(make_gateway: MakeGateway) -> None:
     async with make_gateway() as gw:
-        email, _ = await gw.register()
-        login = await gw.client.post(
-            "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, headers=COOKIE
-        )
-        assert login.status_code == 200, login.text
+        email, login = await cookie_login(gw)
         assert login.json()["refresh_token"] is None  # not in the page's reach
         cookie = set_cookie(login)[COOKIE_NAME]
         assert cookie["httponly"] is True
@@ -65,10 +71,7 @@ async def test_login_sets_the_cookie_and_refresh_rotates_it(make_gateway: MakeGa
 
 async def test_the_cookie_needs_the_header(make_gateway: MakeGateway) -> None:
     async with make_gateway() as gw:
-        email, _ = await gw.register()
-        await gw.client.post(
-            "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, headers=COOKIE
-        )
+        await cookie_login(gw)
         assert gw.client.cookies.get(COOKIE_NAME)
         # What a cross-site form post could send: the cookie without the header.
         forged = await gw.client.post(REFRESH)
@@ -81,10 +84,7 @@ async def test_the_cookie_needs_the_header(make_gateway: MakeGateway) -> None:
 
 async def test_logout_ends_the_cookies_session_and_clears_it(make_gateway: MakeGateway) -> None:
     async with make_gateway() as gw:
-        email, _ = await gw.register()
-        await gw.client.post(
-            "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, headers=COOKIE
-        )
+        await cookie_login(gw)
         token = gw.client.cookies.get(COOKIE_NAME)
         out = await gw.client.post("/api/v1/auth/logout", headers=COOKIE)
         assert out.status_code == 204
