@@ -250,6 +250,9 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
                 registrations_per_ip=1_000_000,
                 # Whoever registers with it is an admin (the ops pages, ops notices).
                 admin_emails=frozenset({ADMIN_EMAIL}),
+                # The stack's accounts sign in once and live for the whole session (a
+                # CI run's tests reach them 20 minutes in): the longest lifetime allowed.
+                access_token_minutes=60,
             ),
             aws_settings,
         )

@@ -160,14 +160,14 @@ async def test_heartbeat_keeps_a_long_handler_message_invisible(
         nonlocal runs
         runs += 1
         started.set()
-        await asyncio.sleep(5)  # 2.5 times the visibility timeout
+        await asyncio.sleep(7.5)  # 2.5 times the visibility timeout
 
     reports: list[MessageReport] = []
-    consumer = make_consumer(sqs, dynamodb, table, source, reports, visibility_timeout=2)
+    consumer = make_consumer(sqs, dynamodb, table, source, reports, visibility_timeout=3)
     consumer.on("QuoteUpdated", slow)
     task = asyncio.create_task(consumer.run())
     await asyncio.wait_for(started.wait(), timeout=10)
-    stolen = await receive_all(sqs, source.url, wait=4)  # a rival consumer's long poll
+    stolen = await receive_all(sqs, source.url, wait=6)  # a rival consumer's long poll
     await asyncio.sleep(0.5)
     consumer.stop()
     await asyncio.wait_for(task, timeout=10)

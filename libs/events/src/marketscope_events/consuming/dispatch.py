@@ -269,8 +269,9 @@ class Dispatcher:
 
     async def _heartbeat(self, receipt_handle: str, claim: str) -> None:
         """While the handler runs: the message stays invisible and the claim held, so a
-        short ``claim_for`` lapses soon after a worker dies, never under a live one."""
-        interval = max(self._visibility_timeout / 2, 0.5)
+        short ``claim_for`` lapses soon after a worker dies, never under a live one. A beat
+        every third of the timeout leaves two thirds for a slow ChangeMessageVisibility."""
+        interval = max(self._visibility_timeout / 3, 0.5)
         while True:
             await asyncio.sleep(interval)
             await self._queue.set_visibility(receipt_handle, self._visibility_timeout)
