@@ -15,6 +15,7 @@ from marketscope_gateway.auth.signing_key import SigningKey
 from marketscope_gateway.auth.tokens import TokenCodec
 from marketscope_gateway.components import Components, build_components
 from marketscope_gateway.edge import edge_statuses, install_edge
+from marketscope_gateway.live.upkeep import queue_upkeep_job
 from marketscope_gateway.ops.recent_errors import RecentErrors, capture_recent_errors
 from marketscope_gateway.settings import SERVICE, Settings
 from marketscope_gateway.web import install_web
@@ -82,6 +83,10 @@ def start_background(
             # pushed (SQS, and the emulator, occasionally deliver a message twice).
             idempotency=InMemoryIdempotencyStore(capacity=RECENT_EVENTS),
         ),
+    )
+    tasks.start(
+        "instance-queue-upkeep",
+        queue_upkeep_job(components.live_feed, components.live_feed.upkeep()),
     )
     tasks.start("heartbeats", partial(components.hub.heartbeats, settings.ws_heartbeat_seconds))
     if not components.signing_key.loaded:

@@ -8,8 +8,8 @@ consumes, consumes it (servicekit's ``run_consumer``, with `subscribe` as its qu
 deletes it (and its subscriptions) when it stops. One shared queue would split the events
 between instances.
 
-A crashed instance leaves its queue behind; it expires with its retention period (4 days)
-and its subscriptions can be removed by name prefix.
+A crashed instance leaves its queue behind; the live instances find it by name and its
+stale heartbeat tag and remove it (``upkeep``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from marketscope_events.subscriptions import (
     remove_subscription,
     subscribe_service,
 )
+from marketscope_gateway.live.upkeep import QueueUpkeep
 
 if TYPE_CHECKING:
     from types_aiobotocore_sns import SNSClient
@@ -71,6 +72,10 @@ class LiveFeed:
         logger.info("subscribed %s", self.queue_name)
         self.subscribed.set()
         return self.subscription.queue.url
+
+    def upkeep(self) -> QueueUpkeep:
+        """This instance's heartbeat, and the sweep of instance queues abandoned."""
+        return QueueUpkeep(self._sns, self._sqs, own_queue=self.queue_name, shared_dlq=SHARED_DLQ)
 
     async def remove(self) -> None:
         """Unsubscribe and delete this instance's queue (the shared DLQ stays)."""
