@@ -154,6 +154,9 @@ function errorList(report) {
           ),
           h('p', { class: 'ops-error-message' }, entry.exception ? `${entry.exception}: ${entry.message}` : entry.message),
           contextLine(entry.context),
+          entry.trace_id
+            ? h('p', { class: 'note ops-error-trace' }, 'Trace ', h('code', { title: 'marketscope trace <id> prints it; marketscope logs --trace <id> its lines' }, entry.trace_id))
+            : null,
         ),
       ),
     ),

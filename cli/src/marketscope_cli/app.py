@@ -11,10 +11,12 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+from rich.tree import Tree
 
-from marketscope_cli import dlq
+from marketscope_cli import dlq, logs, traces
 from marketscope_cli.errors import CliError
 from marketscope_cli.provisioning import provision
 from marketscope_cli.queues import queue_depths, queue_url
@@ -25,7 +27,7 @@ from marketscope_events.catalog import dlq_name, queue_name
 from marketscope_events.replay import republish_to_queue, select_events
 from marketscope_events.store import DynamoDBEventStore
 from marketscope_platform.aws import AwsClients, AwsSettings
-from marketscope_platform.topology import SERVICES
+from marketscope_platform.topology import SERVICES, log_group_name
 
 app = typer.Typer(
     help="MarketScope: run the stack and look after its events.", no_args_is_help=True
@@ -206,6 +208,96 @@ def replay(
             return await republish_to_queue(sqs, await queue_url(sqs, queue_name(to)), events)
 
     console.print(f"replayed {_run(send)} event(s) to {queue_name(to)}")
+
+
+@app.command("logs")
+def logs_command(
+    service: ServiceName,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new lines")] = False,
+    trace: Annotated[
+        str | None, typer.Option(help="only the lines of this trace (any id form)")
+    ] = None,
+    since: Annotated[str, typer.Option(help="how far back: 30s, 10m, 2h, 1d")] = "10m",
+    raw: Annotated[bool, typer.Option("--json", help="print the JSON lines as stored")] = False,
+) -> None:
+    """A service's log lines from CloudWatch Logs, every instance's, in time order."""
+    group = log_group_name(_service(service))
+    start = logs.since_ms(since)
+    pattern = logs.trace_filter(trace) if trace else None
+
+    async def show() -> int:
+        shown = 0
+        async with AwsClients() as aws:
+            lines = logs.read_lines(
+                await aws.client("logs"), group, start_ms=start, pattern=pattern, follow=follow
+            )
+            async for line in lines:
+                _print_line(line, raw)
+                shown += 1
+        return shown
+
+    try:
+        shown = _run(show)
+    except KeyboardInterrupt:
+        return
+    if not shown:
+        which = f" of trace {trace}" if trace else ""
+        console.print(f"no lines{which} in {group} since {since}")
+
+
+def _print_line(line: logs.LogLine, raw: bool) -> None:
+    fields = None if raw else line.fields()
+    if fields is None:
+        console.print(line.message, markup=False, highlight=False, soft_wrap=True)
+        return
+    level = str(fields.get("level", ""))
+    style = {"ERROR": "red", "CRITICAL": "red", "WARNING": "yellow", "DEBUG": "dim"}.get(level, "")
+    head = f"{fields.get('time', '')} {level:<7} {fields.get('logger', '')}"
+    trace_id = fields.get("trace_id")
+    tail = f"  trace={trace_id}" if trace_id else ""
+    text = f"{head}  {fields.get('message', '')}{tail}"
+    console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+    if fields.get("exc_info"):
+        console.print(str(fields["exc_info"]), style="dim", markup=False, highlight=False)
+
+
+@app.command("trace")
+def trace_command(
+    trace_id: Annotated[
+        str, typer.Argument(help="an X-Ray id, a log line's trace_id or a traceparent")
+    ],
+) -> None:
+    """One trace as a tree: service, span name and duration of every span."""
+    xray_id = traces.xray_trace_id(trace_id)
+
+    async def collect() -> list[dict[str, Any]]:
+        async with AwsClients() as aws:
+            return await traces.trace_documents(await aws.client("xray"), xray_id)
+
+    documents = _run(collect)
+    if not documents:
+        console.print(
+            f"[bold red]error:[/] X-Ray has no trace {xray_id} (services send their spans "
+            "about a second after they end)"
+        )
+        raise typer.Exit(1)
+    roots = traces.tree(documents)
+    view = Tree(f"trace {xray_id}: {sum(1 for _ in traces.spans_of(documents))} spans")
+    for root in roots:
+        _add_span(view, root)
+    console.print(view)
+
+
+def _add_span(parent: Tree, span: traces.Span) -> None:
+    duration = "open" if span.duration_ms is None else f"{span.duration_ms:.1f} ms"
+    label = f"[bold]{span.service}[/]  {escape(span.name)}  [cyan]{duration}[/]"
+    if span.status is not None:
+        label += f"  {span.status}"
+    if span.fault or span.error:
+        label += "  [red]fault[/]" if span.fault else "  [yellow]error[/]"
+    branch = parent.add(label)
+    for child in span.children:
+        _add_span(branch, child)
 
 
 def _utc(value: datetime | None) -> datetime | None:

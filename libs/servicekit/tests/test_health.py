@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from typing import Any
 
 import httpx
+import pytest
 from botocore.exceptions import ClientError
 
-from marketscope_servicekit import ReadinessCheck
+from marketscope_servicekit import ReadinessCheck, create_service_app
 from marketscope_servicekit.health import run_checks
+from marketscope_servicekit.testing import no_components
+
+from .conftest import DemoSettings
 
 
 def passing(name: str) -> ReadinessCheck:
@@ -93,3 +99,26 @@ async def test_checks_run_concurrently_each_with_its_timeout():
     elapsed = time.perf_counter() - started
     assert [result.ok for result in results] == [False, False, False, True]
     assert elapsed < 0.5  # sequential would take at least 0.6 s
+
+
+async def test_failed_checks_log_at_debug_while_the_service_is_starting(
+    running: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    def app_with(grace: float) -> Any:
+        return create_service_app(
+            "demo",
+            DemoSettings(readiness_grace_seconds=grace),
+            build=no_components,
+            readiness_checks=lambda _aws, _components: [failing("queue", ConnectionError("no"))],
+        )
+
+    levels = {}
+    for grace in (30.0, 0.0):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="marketscope_servicekit.health"):
+            async with running(app_with(grace)) as client:
+                assert (await client.get("/readyz")).status_code == 503
+        [failed] = [r for r in caplog.records if r.getMessage() == "readiness check failed"]
+        levels[grace] = failed.levelname
+    # Starting (dependencies may still be starting): DEBUG; after the grace: WARNING.
+    assert levels == {30.0: "DEBUG", 0.0: "WARNING"}

@@ -69,3 +69,26 @@ def test_configure_logging_routes_uvicorn_to_stdout_once(capsys):
     assert entry["logger"] == "uvicorn.error"
     assert entry["service"] == "notifier"
     assert logging.getLogger().level == logging.INFO
+
+
+def test_the_http_clients_request_lines_are_off_unless_debugging() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    try:
+        configure_logging("demo", "INFO")
+        assert not httpx_logger.isEnabledFor(logging.INFO)
+        assert httpx_logger.isEnabledFor(logging.WARNING)
+        configure_logging("demo", "DEBUG")
+        assert httpx_logger.isEnabledFor(logging.INFO)
+    finally:
+        configure_logging("demo", "INFO")
+
+
+def test_a_line_names_its_trace_and_request() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    with TracerProvider().get_tracer("test").start_as_current_span("work") as span:
+        line = json.loads(JsonFormatter("demo").format(logging.makeLogRecord({"msg": "x"})))
+    assert line["trace_id"] == f"{span.get_span_context().trace_id:032x}"
+    assert line["request_id"] is None  # outside any request
+    outside = json.loads(JsonFormatter("demo").format(logging.makeLogRecord({"msg": "y"})))
+    assert outside["trace_id"] is None

@@ -4,6 +4,7 @@ back to its queue; the gateway's own API latency; its recent errors, newest firs
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -193,12 +194,17 @@ async def test_recent_errors_list_the_gateways_failures_newest_first(
 ) -> None:
     email = admin_email()
     market_data = FakeMarketData(failing={"quotes", "healthz"})
-    async with make_gateway(admin_emails=[email], market_data=market_data) as gw:
+    # No start-up grace: a failed readiness check is a warning at once.
+    async with make_gateway(
+        admin_emails=[email], market_data=market_data, readiness_grace_seconds=0
+    ) as gw:
         auth = await admin_headers(gw, email)
         before = (await gw.client.get("/api/v1/ops/errors", headers=auth)).json()
+        answers = []
         for symbol in ("AAPL", "MSFT"):
             failed = await gw.client.get(f"/api/v1/quotes/{symbol}", headers=auth)
             assert failed.status_code == 502, failed.text
+            answers.append(failed)
         # The gateway's readiness check of market-data fails, and names itself in the log.
         assert (await gw.client.get("/readyz")).status_code == 503
         response = await gw.client.get("/api/v1/ops/errors", params={"limit": 100}, headers=auth)
@@ -208,6 +214,10 @@ async def test_recent_errors_list_the_gateways_failures_newest_first(
         failures = [e for e in report["errors"] if "market-data answered 500" in e["message"]]
         assert [e["message"].rsplit("/", 1)[-1] for e in failures[:2]] == ["MSFT", "AAPL"]
         assert failures[0]["level"] == "WARNING"
+        # Each names its request and trace, as the request's answer and log lines do.
+        assert failures[0]["request_id"] == answers[1].headers["X-Request-Id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", failures[0]["trace_id"] or "")
+        assert failures[0]["trace_id"] != failures[1]["trace_id"]
         readiness = [e for e in report["errors"] if e["message"] == "readiness check failed"]
         assert readiness, report
         assert readiness[0]["context"]["check"] == "market-data"

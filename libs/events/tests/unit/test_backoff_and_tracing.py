@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import contextvars
+
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from marketscope_events.consuming.dispatch import retry_delay
-from marketscope_events.tracing import current_traceparent, xray_trace_header
+from marketscope_events.tracing import (
+    current_traceparent,
+    events_tracer,
+    use_tracer_provider,
+    xray_trace_header,
+)
 
 
 def test_retry_delay_grows_exponentially_with_jitter_and_a_ceiling() -> None:
@@ -40,3 +48,24 @@ def test_new_events_carry_the_active_trace() -> None:
     context = span.get_span_context()
     assert event.traceparent is not None
     assert event.traceparent.startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-")
+
+
+def test_events_tracer_is_the_provider_set_for_the_running_context() -> None:
+    first, second = (
+        TracerProvider(resource=Resource.create({"service.name": name})) for name in "ab"
+    )
+
+    def tracer_made_under(provider: TracerProvider) -> object:
+        use_tracer_provider(provider)
+        with events_tracer().start_as_current_span("handle") as span:
+            return span
+
+    # Each service's background work runs in its own context (tasks copy it).
+    spans = [contextvars.copy_context().run(tracer_made_under, p) for p in (first, second)]
+    services = [s.resource.attributes["service.name"] for s in spans]
+    assert services == ["a", "b"]
+    assert [s.instrumentation_scope.name for s in spans] == ["marketscope_events"] * 2
+    # Outside those contexts: whatever the process's global provider is.
+    with events_tracer().start_as_current_span("outside") as outside:
+        resource = getattr(outside, "resource", None)
+        assert resource is None or resource.attributes.get("service.name") not in services

@@ -13,6 +13,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Tracer
 
 from marketscope_events import (
     ConsumerSettings,
@@ -25,7 +26,7 @@ from marketscope_events import (
     TerminalHandlerError,
     TransientHandlerError,
 )
-from marketscope_events.consuming import dispatch, unwrap_sns
+from marketscope_events.consuming import unwrap_sns
 from marketscope_events.errors import EventAlreadyHandledError
 
 from ..helpers import quote_event
@@ -71,13 +72,18 @@ def sqs_message(body: Any, *, receive_count: int = 1, **attributes: Any) -> dict
 
 
 class Harness:
-    def __init__(self, *, visibility_timeout: int = 30) -> None:
+    def __init__(self, *, visibility_timeout: int = 30, tracer: Tracer | None = None) -> None:
         self.sqs = FakeSqs()
         self.records = InMemoryIdempotencyStore()
         settings = ConsumerSettings(
             "test", "https://queue", retry_base_seconds=2, visibility_timeout=visibility_timeout
         )
-        self.consumer = SqsConsumer(self.sqs, settings, self.records)  # type: ignore[arg-type]
+        self.consumer = SqsConsumer(
+            self.sqs,  # type: ignore[arg-type]
+            settings,
+            self.records,
+            tracer=tracer,
+        )
         self.handled: list[RawMessage] = []
 
     def route(self, name: str = "scheduled-refresh", **overrides: Any) -> RawRoute:
@@ -222,7 +228,7 @@ async def test_a_long_raw_handler_keeps_its_message_invisible() -> None:
     harness = Harness(visibility_timeout=1)
 
     async def slow(message: RawMessage) -> None:
-        await asyncio.sleep(1.3)  # the heartbeat runs every half visibility timeout
+        await asyncio.sleep(1.3)  # the heartbeat runs every 0.5 s at least
 
     harness.route(handler=slow)
     message = sqs_message(scheduled_event())
@@ -233,14 +239,11 @@ async def test_a_long_raw_handler_keeps_its_message_invisible() -> None:
     assert harness.sqs.visibility.count((message["ReceiptHandle"], 1)) >= 2
 
 
-async def test_raw_routes_get_a_consumer_span_continuing_a_traceparent(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_raw_routes_get_a_consumer_span_continuing_a_traceparent() -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(dispatch, "tracer", provider.get_tracer("test"))
-    harness = Harness()
+    harness = Harness(tracer=provider.get_tracer("test"))
     harness.route()
     message = sqs_message(
         scheduled_event(), traceparent={"DataType": "String", "StringValue": TRACEPARENT}

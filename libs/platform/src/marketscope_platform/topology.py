@@ -15,6 +15,11 @@ USER_NOTIFICATIONS_TOPIC = "marketscope-user-notifications"
 SECRET_NAME = "marketscope/secrets"
 
 
+def log_group_name(service: str) -> str:
+    """The CloudWatch Logs group a service's instances ship their lines to."""
+    return f"/marketscope/{service}"
+
+
 @dataclass(frozen=True)
 class ServiceInfo:
     name: str

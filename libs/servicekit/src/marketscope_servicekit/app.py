@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -23,7 +24,8 @@ from marketscope_servicekit.health import ReadinessCheck, health_router
 from marketscope_servicekit.identity import current_identity
 from marketscope_servicekit.internal_key import InternalKeySettings, check_internal_key
 from marketscope_servicekit.lifecycle import BackgroundTasks
-from marketscope_servicekit.logging import configure_logging
+from marketscope_servicekit.log_shipping import LogShipper
+from marketscope_servicekit.logging import JsonFormatter, configure_logging
 from marketscope_servicekit.metrics import MetricsRecorder
 from marketscope_servicekit.openapi_problems import (
     CommonStatuses,
@@ -33,9 +35,18 @@ from marketscope_servicekit.openapi_problems import (
 )
 from marketscope_servicekit.problems import install_problem_handlers
 from marketscope_servicekit.request_body import install_body_digest, install_json_depth_limit
+from marketscope_servicekit.request_context import (
+    install_request_id,
+    restore_service,
+    use_service,
+)
 from marketscope_servicekit.request_metrics import install_request_metrics
 from marketscope_servicekit.settings import ServiceSettings
-from marketscope_servicekit.tracing import Tracing
+from marketscope_servicekit.tracing import (
+    Tracing,
+    restore_tracer_provider,
+    use_tracer_provider,
+)
 
 C = TypeVar("C")
 
@@ -69,6 +80,7 @@ def create_service_app(
     aws_settings: AwsSettings | None = None,
     metrics_interval: float = 10.0,
     trace_interval: float = 1.0,
+    log_interval: float = 1.0,
     shutdown_grace_seconds: float = 10.0,
 ) -> FastAPI:
     """A FastAPI app for service ``name`` with JSON logs, problem+json errors, health
@@ -84,11 +96,28 @@ def create_service_app(
     configure_logging(name, settings.log_level)
     metrics = MetricsRecorder(name)
     tracing = Tracing(name)
+    shipper = LogShipper(name, capacity=settings.log_buffer_lines) if settings.ship_logs else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Before anything starts: a published or short key is refused off loopback.
         check_internal_key(app.state.internal_key, aws_settings or AwsSettings())
+        # Consumers and jobs started from here trace and log as this service (tasks
+        # inherit both).
+        tracer_token = use_tracer_provider(tracing.provider)
+        service_token = use_service(name)
+        app.state.started_at = time.monotonic()
+        try:
+            async with running_service(app):
+                yield
+        finally:
+            if shipper is not None:
+                shipper.detach()
+            restore_service(service_token)
+            restore_tracer_provider(tracer_token)
+
+    @asynccontextmanager
+    async def running_service(app: FastAPI) -> AsyncIterator[None]:
         async with AwsClients(aws_settings) as aws:
             stop = asyncio.Event()
             flusher = asyncio.create_task(
@@ -97,6 +126,14 @@ def create_service_app(
             trace_sender = asyncio.create_task(
                 tracing.run(await aws.client("xray"), stop, interval=trace_interval)
             )
+            senders = [flusher, trace_sender]
+            if shipper is not None:
+                shipper.attach(JsonFormatter(name))
+                senders.append(
+                    asyncio.create_task(
+                        shipper.run(await aws.client("logs"), stop, interval=log_interval)
+                    )
+                )
             components = await build(aws, metrics)
             background = BackgroundTasks(metrics, grace_seconds=shutdown_grace_seconds)
             app.state.components = components
@@ -118,9 +155,9 @@ def create_service_app(
                 await background.stop()
                 if isinstance(components, Closeable):
                     await components.aclose()
-                stop.set()
-                await asyncio.gather(flusher, trace_sender)
                 logger.info("service stopped")
+                stop.set()
+                await asyncio.gather(*senders)
 
     app = FastAPI(
         title=f"MarketScope {name}",
@@ -130,6 +167,7 @@ def create_service_app(
     app.state.service_name = name
     app.state.metrics = metrics
     app.state.tracing = tracing
+    app.state.log_shipper = shipper
     app.state.internal_key = InternalKeySettings().internal_key
     install_problem_handlers(app)
     if signed_identity:
@@ -137,7 +175,14 @@ def create_service_app(
     # Added last, so it runs first: a refused body is never hashed.
     install_json_depth_limit(app)
     install_request_metrics(app, metrics)
-    app.include_router(health_router(name, check_timeout=settings.readiness_timeout))
+    install_request_id(app, name)
+    app.include_router(
+        health_router(
+            name,
+            check_timeout=settings.readiness_timeout,
+            grace_seconds=settings.readiness_grace_seconds,
+        )
+    )
     dependencies = [Depends(current_identity)] if signed_identity else []
     for router in routers:
         app.include_router(router, dependencies=dependencies)

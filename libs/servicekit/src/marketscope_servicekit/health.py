@@ -62,12 +62,18 @@ class NotReadyError(ServiceError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
 
 
-async def run_checks(checks: Sequence[ReadinessCheck], check_timeout: float) -> list[CheckResult]:
-    """Run every check at once; a slow dependency costs ``check_timeout``, not the sum."""
-    return list(await asyncio.gather(*(_run_check(check, check_timeout) for check in checks)))
+async def run_checks(
+    checks: Sequence[ReadinessCheck], check_timeout: float, *, starting: bool = False
+) -> list[CheckResult]:
+    """Run every check at once; a slow dependency costs ``check_timeout``, not the sum.
+    ``starting``: the service has just started, its dependencies may be starting too, so
+    a failure logs at DEBUG rather than WARNING."""
+    return list(
+        await asyncio.gather(*(_run_check(check, check_timeout, starting) for check in checks))
+    )
 
 
-async def _run_check(check: ReadinessCheck, check_timeout: float) -> CheckResult:
+async def _run_check(check: ReadinessCheck, check_timeout: float, starting: bool) -> CheckResult:
     started = time.perf_counter()
     error: str | None = None
     try:
@@ -78,7 +84,11 @@ async def _run_check(check: ReadinessCheck, check_timeout: float) -> CheckResult
     except Exception as exc:
         error = _describe(exc)
         # The full message (endpoints, ARNs) goes to the log only, not to clients.
-        logger.warning("readiness check failed", extra={"check": check.name, "error": str(exc)})
+        logger.log(
+            logging.DEBUG if starting else logging.WARNING,
+            "readiness check failed",
+            extra={"check": check.name, "error": str(exc), "starting": starting},
+        )
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     return CheckResult(name=check.name, ok=error is None, duration_ms=elapsed_ms, error=error)
 
@@ -97,8 +107,17 @@ def readiness_checks(request: Request) -> Sequence[ReadinessCheck]:
     return checks
 
 
-def health_router(service: str, *, check_timeout: float = 2.0) -> APIRouter:
-    """``GET /healthz`` and ``GET /readyz`` for ``service``."""
+def started_recently(request: Request, grace_seconds: float) -> bool:
+    """Whether the app's lifespan started less than ``grace_seconds`` ago."""
+    started: float | None = getattr(request.app.state, "started_at", None)
+    return started is None or time.monotonic() - started < grace_seconds
+
+
+def health_router(
+    service: str, *, check_timeout: float = 2.0, grace_seconds: float = 30.0
+) -> APIRouter:
+    """``GET /healthz`` and ``GET /readyz`` for ``service``. Failed checks log at DEBUG
+    for ``grace_seconds`` after the service starts (its dependencies start too)."""
     router = APIRouter(tags=["health"])
 
     @router.get(LIVENESS_PATH, response_model=Health)
@@ -115,9 +134,11 @@ def health_router(service: str, *, check_timeout: float = 2.0) -> APIRouter:
         },
     )
     async def readyz(
+        request: Request,
         checks: Annotated[Sequence[ReadinessCheck], Depends(readiness_checks)],
     ) -> Readiness:
-        results = await run_checks(checks, check_timeout)
+        starting = started_recently(request, grace_seconds)
+        results = await run_checks(checks, check_timeout, starting=starting)
         failed = [result.name for result in results if not result.ok]
         if failed:
             raise NotReadyError(

@@ -12,6 +12,12 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from marketscope_servicekit.request_context import (
+    current_request_id,
+    current_service,
+    current_trace_id,
+)
+
 # Attributes every LogRecord has; anything else on a record came from ``extra=``, except
 # uvicorn's ``color_message`` (the message again, with terminal colour codes).
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
@@ -34,9 +40,11 @@ class JsonFormatter(logging.Formatter):
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
-            "service": self.service,
+            "service": current_service() or self.service,
             "logger": record.name,
             "message": record.getMessage(),
+            "trace_id": getattr(record, "trace_id", None) or current_trace_id(),
+            "request_id": getattr(record, "request_id", None) or current_request_id(),
         }
         entry.update(_access_fields(record))
         entry.update(
@@ -91,3 +99,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
         uvicorn_logger.setLevel(logging.NOTSET)
+    # httpx logs every request it makes at INFO: only with DEBUG on.
+    quiet = logging.getLevelName(level.upper()) != logging.DEBUG
+    logging.getLogger("httpx").setLevel(logging.WARNING if quiet else logging.NOTSET)

@@ -23,6 +23,13 @@ class ServiceSettings(BaseSettings):
     log_level: LogLevel = "INFO"
     table_name: str
     readiness_timeout: float = Field(default=2.0, gt=0, description="Seconds per check")
+    readiness_grace_seconds: float = Field(
+        default=30.0, ge=0, description="After start, failed readiness checks log at DEBUG"
+    )
+    ship_logs: bool = Field(default=True, description="Send log lines to CloudWatch Logs")
+    log_buffer_lines: int = Field(
+        default=10_000, ge=100, description="Lines waiting to ship; beyond, new lines drop"
+    )
     # Addresses (or networks) of the proxies whose X-Forwarded-For/-Proto are believed.
     # None by default: otherwise any local process could claim any client address.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

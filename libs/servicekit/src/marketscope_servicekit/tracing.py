@@ -36,14 +36,21 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, StatusCode
 
-from marketscope_events.tracing import current_traceparent
+from marketscope_events.tracing import (
+    current_traceparent,
+    restore_tracer_provider,
+    use_tracer_provider,
+)
+from marketscope_servicekit.request_context import forward_request_id
 from marketscope_servicekit.stopping import until_stopped
 
 __all__ = [
     "Tracing",
     "XRaySegmentExporter",
     "current_traceparent",
+    "restore_tracer_provider",
     "segment_document",
+    "use_tracer_provider",
     "xray_trace_id",
 ]
 
@@ -263,8 +270,11 @@ class Tracing:
         )
 
     def instrument_client(self, client: httpx.AsyncClient | httpx.Client) -> None:
-        """Client spans for ``client``'s calls, with ``traceparent`` sent downstream."""
+        """Client spans for ``client``'s calls, with ``traceparent`` (and the request's
+        ``X-Request-Id``) sent downstream."""
         HTTPXClientInstrumentor.instrument_client(client, tracer_provider=self.provider)
+        if isinstance(client, httpx.AsyncClient):
+            forward_request_id(client)
 
     async def run(self, xray: Any, stop: asyncio.Event, *, interval: float = 1.0) -> None:
         await self.exporter.run(xray, stop, interval=interval)

@@ -8,7 +8,7 @@ from marketscope_events.catalog import dlq_name
 from marketscope_infra.definitions.metrics import NAMESPACE, SERVICE_DIMENSION
 from marketscope_infra.definitions.model import JsonObject, Resource, topic_arn
 from marketscope_infra.definitions.scheduling import SCHEDULED_RULES
-from marketscope_platform.topology import OPS_TOPIC
+from marketscope_platform.topology import OPS_TOPIC, log_group_name
 
 LOG_RETENTION_DAYS = 14
 
@@ -17,10 +17,6 @@ API_LATENCY_P95_THRESHOLD_MS = 2000.0
 # 5 minutes is a sustained failure at this platform's traffic; one burst (a deploy, one
 # flaky upstream call) does not page anyone.
 ERRORS_PER_MINUTE_THRESHOLD = 5.0
-
-
-def log_group_name(service: str) -> str:
-    return f"/marketscope/{service}"
 
 
 def log_groups(services: Iterable[str]) -> list[Resource]:

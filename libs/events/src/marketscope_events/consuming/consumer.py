@@ -28,6 +28,7 @@ from marketscope_events.consuming.reports import MessageReport
 from marketscope_events.timeutil import Clock, utc_now
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
     from types_aiobotocore_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,10 @@ class SqsConsumer:
         catalog: Catalog = CATALOG,
         clock: Clock = utc_now,
         on_report: ReportSink | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
+        """``tracer`` makes the consumer spans (by default the running service's, see
+        `marketscope_events.tracing.use_tracer_provider`)."""
         if not 1 <= settings.batch_size <= 10:
             raise ValueError("batch_size must be between 1 and 10")
         self._queue = ConsumerQueue(sqs, settings.queue_url)
@@ -78,6 +82,7 @@ class SqsConsumer:
             keep_for=settings.keep_for,
             retry_base_seconds=settings.retry_base_seconds,
             retry_max_seconds=settings.retry_max_seconds,
+            tracer=tracer,
         )
         self._on_report = on_report
         self._stopping = asyncio.Event()

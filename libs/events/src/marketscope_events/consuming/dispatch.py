@@ -36,7 +36,7 @@ from marketscope_events.errors import (
     UpcastError,
 )
 from marketscope_events.timeutil import Clock
-from marketscope_events.tracing import context_from_traceparent, tracer
+from marketscope_events.tracing import context_from_traceparent, events_tracer
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +94,11 @@ class Dispatcher:
         keep_for: timedelta,
         retry_base_seconds: float,
         retry_max_seconds: float,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.consumer = consumer
+        # Taken when the consumer is made, in the context of the service that makes it.
+        self._tracer = tracer or events_tracer()
         self._queue = queue
         self._idempotency = idempotency
         self._catalog = catalog
@@ -250,7 +253,7 @@ class Dispatcher:
             self._heartbeat(str(job.message["ReceiptHandle"]), job.claim)
         )
         try:
-            with tracer.start_as_current_span(
+            with self._tracer.start_as_current_span(
                 job.span_name,
                 context=job.span_context,
                 kind=trace.SpanKind.CONSUMER,

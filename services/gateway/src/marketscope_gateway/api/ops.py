@@ -108,6 +108,10 @@ class RecentErrorItem(BaseModel):
     method: str | None
     path: str | None
     context: dict[str, str] = Field(description="What the record named (a check, a service)")
+    trace_id: str | None = Field(
+        default=None, description="The W3C trace id (`marketscope trace` takes it)"
+    )
+    request_id: str | None = Field(default=None, description="The request's X-Request-Id")
 
 
 class RecentErrorsReport(BaseModel):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from marketscope_servicekit import BackgroundJob
+from marketscope_servicekit.request_context import current_request_id, current_trace_id
 
 MESSAGE_CHARS = 500
 CONTEXT_CHARS = 200
@@ -28,6 +29,8 @@ class RecentError:
     method: str | None
     path: str | None
     context: dict[str, str]
+    trace_id: str | None = None
+    request_id: str | None = None
 
 
 class RecentErrors:
@@ -81,6 +84,9 @@ class RecentErrorsHandler(logging.Handler):
                     method=_text(getattr(record, "method", None)),
                     path=_text(getattr(record, "path", None)),
                     context=_context(record),
+                    # Emitted in the logging call's context: the request's own ids.
+                    trace_id=current_trace_id(),
+                    request_id=current_request_id(),
                 )
             )
         except Exception:  # a record that cannot be read must not break logging
