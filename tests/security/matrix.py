@@ -798,6 +798,11 @@ async def read_ops_latency(stack: Stack) -> None:
     await _ops_read(stack, "/api/v1/ops/latency")
 
 
+@owner_case("GET", "/api/v1/ops/measurements")
+async def read_ops_measurements(stack: Stack) -> None:
+    await _ops_read(stack, "/api/v1/ops/measurements")
+
+
 @owner_case("GET", "/api/v1/ops/errors")
 async def read_ops_errors(stack: Stack) -> None:
     await _ops_read(stack, "/api/v1/ops/errors")

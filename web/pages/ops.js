@@ -1,6 +1,7 @@
 // The ops page, for admins: every service's readiness with its checks, each service's
-// queue and dead-letter queue (with a redrive back to the queue), event lag, the
-// gateway's own API latency and its recent errors. What the backend cannot measure is
+// queue and dead-letter queue (with a redrive back to the queue), event lag, every
+// service's API latency and error rate per route over 5 or 60 minutes, and the
+// gateway's recent errors with their trace ids. What the backend cannot measure is
 // shown as not measured. A reader who is not an admin is told so, and nothing is asked.
 
 import { fill, h, uniqueId } from '../lib/dom.js';
@@ -118,12 +119,64 @@ function queueTable(services, onRedrive) {
   );
 }
 
-function latencyFigures(report) {
-  const measure = report.api_latency;
-  if (!measure.measured) return h('p', { class: 'status ops-not-measured' }, measure.note);
+function percentiles(figure) {
+  if (!figure || !figure.count) return h('span', { class: 'note' }, 'nothing recorded');
+  return h(
+    'span',
+    { class: 'ops-percentiles', dataset: { source: figure.source } },
+    `p50 ${milliseconds(figure.p50_ms)} · p95 ${milliseconds(figure.p95_ms)} · p99 ${milliseconds(figure.p99_ms)}`,
+    h('span', { class: 'note' }, ` (${count(figure.count)}, ${figure.source === 'cloudwatch' ? 'CloudWatch' : 'the service’s recorder'})`),
+  );
+}
+
+function rate(value) {
+  return value === null || value === undefined ? '–' : `${(value * 100).toLocaleString('en-US', { maximumFractionDigits: 2 })} %`;
+}
+
+function routeRows(entry) {
+  return entry.routes.map((route) =>
+    h(
+      'tr',
+      { class: 'ops-route', dataset: { service: entry.service, route: route.route } },
+      h('td', {}, ''),
+      h('td', { dataset: { label: 'Route' } }, h('code', {}, route.route)),
+      h('td', { class: 'number', dataset: { label: 'Requests' } }, count(route.requests)),
+      h('td', { class: 'number', dataset: { label: 'Error rate' } }, rate(route.error_rate)),
+      h('td', { dataset: { label: 'Latency' } }, percentiles({ ...route.latency, source: 'recorder' })),
+      h('td', {}, ''),
+    ),
+  );
+}
+
+function measurementsTable(report) {
   return [
-    h('dl', { class: 'facts ops-latency' }, ['p50', 'p95', 'p99'].flatMap((name) => [h('dt', {}, name), h('dd', { dataset: { percentile: name } }, milliseconds(measure[`${name}_ms`]))])),
-    h('p', { class: 'note' }, `Over ${report.window}.`),
+    h('p', { class: 'note' }, `The last ${report.minutes} minutes. Per route, each service’s own recorder; as a whole, CloudWatch’s percentiles where the backend answers them.`),
+    h(
+      'div',
+      { class: 'table-scroll' },
+      h(
+        'table',
+        { class: 'data ops-measurements' },
+        h('thead', {}, h('tr', {}, ['Service', 'Route', 'Requests', 'Error rate', 'API latency', 'Event lag'].map((name) => h('th', { scope: 'col' }, name)))),
+        h(
+          'tbody',
+          {},
+          report.services.flatMap((entry) => [
+            h(
+              'tr',
+              { class: 'ops-service', dataset: { service: entry.service, status: entry.status } },
+              h('th', { scope: 'row' }, entry.service),
+              h('td', { dataset: { label: 'Route' } }, entry.status === 'measured' ? 'every route' : h('span', { class: 'note' }, entry.detail ?? 'unreachable')),
+              h('td', { class: 'number', dataset: { label: 'Requests' } }, count(entry.requests)),
+              h('td', { class: 'number', dataset: { label: 'Error rate' } }, rate(entry.error_rate)),
+              h('td', { class: 'ops-api-latency', dataset: { label: 'API latency' } }, percentiles(entry.api_latency)),
+              h('td', { class: 'ops-event-lag', dataset: { label: 'Event lag' } }, percentiles(entry.event_lag)),
+            ),
+            ...routeRows(entry),
+          ]),
+        ),
+      ),
+    ),
   ];
 }
 
@@ -179,7 +232,13 @@ export function mount(view, { api, session, signal }) {
   const healthHolder = h('div', { 'aria-live': 'polite' }, loading('Checking every service'));
   const queueHolder = h('div', {}, loading('Reading queue depths'));
   const queueFeedback = h('div', { class: 'feedback', 'aria-live': 'polite' });
-  const latencyHolder = h('div', {}, loading('Reading latency'));
+  const latencyHolder = h('div', {}, loading('Reading every service’s measurements'));
+  const windowChoice = h(
+    'select',
+    { 'aria-label': 'Window' },
+    h('option', { value: '5' }, 'last 5 minutes'),
+    h('option', { value: '60' }, 'last 60 minutes'),
+  );
   const errorsHolder = h('div', {}, loading('Reading recent errors'));
   const refresh = h('button', { type: 'button' }, 'Refresh');
   const checkedAt = h('p', { class: 'note', 'aria-live': 'polite' });
@@ -190,7 +249,7 @@ export function mount(view, { api, session, signal }) {
     checkedAt,
     section('Service health', healthHolder),
     section('Queues', h('p', { class: 'note ops-oldest' }), queueFeedback, queueHolder),
-    section('API latency', latencyHolder),
+    section('Latency and errors', h('p', {}, windowChoice), latencyHolder),
     section('Recent errors', errorsHolder),
   );
   const oldestNote = view.querySelector('.ops-oldest');
@@ -225,12 +284,16 @@ export function mount(view, { api, session, signal }) {
     if (report?.services.length) fill(oldestNote, `Age of the oldest message: ${report.services[0].oldest_message_age}.`);
   }
 
+  function loadMeasurements() {
+    return show(latencyHolder, '/ops/measurements', measurementsTable, { minutes: windowChoice.value });
+  }
+
   async function loadAll() {
     refresh.disabled = true;
     await Promise.all([
       show(healthHolder, '/ops/health', (report) => healthTable(report.services)),
       loadQueues(),
-      show(latencyHolder, '/ops/latency', latencyFigures),
+      loadMeasurements(),
       show(errorsHolder, '/ops/errors', errorList, { limit: RECENT_ERRORS }),
     ]);
     refresh.disabled = false;
@@ -238,6 +301,7 @@ export function mount(view, { api, session, signal }) {
   }
 
   refresh.addEventListener('click', loadAll);
+  windowChoice.addEventListener('change', loadMeasurements);
   loadAll();
   return undefined;
 }

@@ -26,6 +26,7 @@ from marketscope_servicekit.internal_key import InternalKeySettings, check_inter
 from marketscope_servicekit.lifecycle import BackgroundTasks
 from marketscope_servicekit.log_shipping import LogShipper
 from marketscope_servicekit.logging import JsonFormatter, configure_logging
+from marketscope_servicekit.measurements import measurements_router
 from marketscope_servicekit.metrics import MetricsRecorder
 from marketscope_servicekit.openapi_problems import (
     CommonStatuses,
@@ -186,6 +187,9 @@ def create_service_app(
     dependencies = [Depends(current_identity)] if signed_identity else []
     for router in routers:
         app.include_router(router, dependencies=dependencies)
+    if signed_identity:
+        # The gateway's ops API asks every service (it reads its own recorder itself).
+        app.include_router(measurements_router())
     if problem_statuses is None:
         problem_statuses = signed_identity_statuses if signed_identity else default_statuses
     install_problem_docs(app, common=problem_statuses)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,7 +38,17 @@ SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]  # name, unit, dimensio
 @dataclass
 class _Series:
     values: Counter[float] = field(default_factory=Counter)  # value -> count, since flush
-    window: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    # (epoch seconds, value) of the newest values, for percentiles over a time window.
+    window: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=10_000))
+
+
+@dataclass(frozen=True)
+class Samples:
+    """One series' kept raw values: its dimensions (``Service`` left out) and the
+    (epoch seconds, value) pairs, oldest first."""
+
+    dimensions: dict[str, str]
+    values: list[tuple[float, float]]
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -68,12 +79,13 @@ class MetricsRecorder:
         dimensions: Mapping[str, str] | None = None,
     ) -> None:
         keys = {self._key(name, unit, dimensions), self._key(name, unit, None)}
+        now = time.time()
         for key in keys:
             series = self._series.get(key)
             if series is None:
                 series = self._series[key] = _Series(window=deque(maxlen=self._window))
             series.values[value] += 1
-            series.window.append(value)
+            series.window.append((now, value))
 
     def increment(
         self, name: str, count: float = 1, *, dimensions: Mapping[str, str] | None = None
@@ -87,8 +99,17 @@ class MetricsRecorder:
         series = self._series.get(self._key(name, unit, dimensions))
         if series is None or not series.window:
             return {}
-        ordered = sorted(series.window)
+        ordered = sorted(value for _, value in series.window)
         return {f"p{p}": percentile(ordered, p / 100) for p in (50, 95, 99)}
+
+    def samples(self, name: str, *, unit: str = "None") -> list[Samples]:
+        """Every series of ``name``: the ``Service``-only one (empty dimensions) and each
+        one with more dimensions."""
+        return [
+            Samples({k: v for k, v in dimensions if k != "Service"}, list(series.window))
+            for (series_name, series_unit, dimensions), series in self._series.items()
+            if series_name == name and series_unit == unit
+        ]
 
     def pending(self) -> list[dict[str, Any]]:
         """The metric data a flush would send now."""

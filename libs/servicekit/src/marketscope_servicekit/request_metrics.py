@@ -16,12 +16,19 @@ from marketscope_servicekit.metrics import MetricsRecorder
 
 
 def route_template(app: ASGIApp, scope: Scope) -> str:
-    """``/quotes/{symbol}`` rather than ``/quotes/AAPL``: one series per route."""
+    """``/quotes/{symbol}`` rather than ``/quotes/AAPL``: one series per route. After the
+    request, the route that answered it is in the scope (routers included into the app
+    match as a whole, without a path of their own); before, or for a request no route
+    took, the app's routes are matched again."""
+    answered = getattr(scope.get("route"), "path", None)
+    if isinstance(answered, str):
+        return answered
     router = getattr(app, "router", None)
     for route in getattr(router, "routes", ()):
         match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", scope.get("path", "")))
+        path = getattr(route, "path", None)
+        if match is Match.FULL and isinstance(path, str):
+            return path
     return "unmatched"
 
 

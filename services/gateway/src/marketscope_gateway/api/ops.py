@@ -13,11 +13,12 @@ from pydantic import BaseModel, Field
 
 from marketscope_gateway.api.deps import Admin, Gateway
 from marketscope_gateway.errors import Forbidden, GatewayError
-from marketscope_gateway.ops import monitor
+from marketscope_gateway.ops import measured, monitor
 from marketscope_gateway.ops.recent_errors import RecentErrors
 from marketscope_platform.topology import SERVICES
 from marketscope_servicekit import DependencyUnavailable, NotFound, ReadinessCheck
 from marketscope_servicekit.health import NotReadyError
+from marketscope_servicekit.measurements import Minutes, RouteMeasurement
 from marketscope_servicekit.openapi_problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/ops", tags=["ops"])
@@ -189,6 +190,77 @@ async def api_latency(_: Admin, gateway: Gateway) -> Latency:
             from_attributes=True,
         ),
         window=monitor.LATENCY_WINDOW,
+    )
+
+
+class Figure(BaseModel):
+    count: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    source: Literal["cloudwatch", "recorder"] = Field(
+        description="cloudwatch: extended statistics over every instance; recorder: this "
+        "service's raw values (the backend answered no percentiles)"
+    )
+
+
+class ServiceMeasuredItem(BaseModel):
+    service: str
+    status: Literal["measured", "unreachable"]
+    detail: str | None
+    covers_seconds: float | None = Field(description="How far back the recorder's values reach")
+    requests: int | None
+    errors: int | None = Field(description="5xx answers")
+    error_rate: float | None
+    api_latency: Figure | None
+    event_lag: Figure | None = Field(description="Publication to handled, by this consumer")
+    routes: list[RouteMeasurement] = Field(
+        description="Per route, from the recorder; busiest first"
+    )
+
+
+class MeasuredReport(BaseModel):
+    checked_at: datetime
+    minutes: int
+    services: list[ServiceMeasuredItem]
+
+
+def _figure(found: measured.Figure | None) -> Figure | None:
+    if found is None:
+        return None
+    return Figure(**found.distribution.model_dump(), source=found.source)
+
+
+def _measured_item(found: measured.ServiceMeasured) -> ServiceMeasuredItem:
+    recorded = found.measurements
+    return ServiceMeasuredItem(
+        service=found.service,
+        status=found.status,
+        detail=found.detail,
+        covers_seconds=recorded.covers_seconds if recorded else None,
+        requests=recorded.requests if recorded else None,
+        errors=recorded.errors if recorded else None,
+        error_rate=recorded.error_rate if recorded else None,
+        api_latency=_figure(found.api_latency),
+        event_lag=_figure(found.event_lag),
+        routes=recorded.routes if recorded else [],
+    )
+
+
+@router.get("/measurements", responses=ADMIN_ONLY)
+async def service_measurements(
+    admin: Admin,
+    gateway: Gateway,
+    minutes: Minutes = 5,
+) -> MeasuredReport:
+    """Every service's API latency p50/p95/p99 and error rate, as a whole and per route,
+    and its event lag, over the last ``minutes`` (each service's instance the gateway
+    reaches; CloudWatch's percentiles where the backend answers them)."""
+    found = await measured.measured(gateway, admin.identity, minutes)
+    return MeasuredReport(
+        checked_at=datetime.now(UTC),
+        minutes=minutes,
+        services=[_measured_item(each) for each in found],
     )
 
 
