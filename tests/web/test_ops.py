@@ -88,7 +88,7 @@ async def test_an_admin_sees_health_and_queues_and_redrives_a_dlq(
     await expect(gateway_latency).to_contain_text(re.compile(r"p99 [\d,.]+ ms"))
     await expect(gateway_latency.locator("[data-source='recorder']")).to_have_count(1)
     await expect(
-        page.locator("tr.ops-route[data-service='gateway'][data-route='/api/v1/ops/health']")
+        page.locator("tr.ops-route[data-service='gateway'][data-route='/api/v1/auth/login']")
     ).to_have_count(1)
     async with page.expect_response(lambda r: "/api/v1/ops/measurements?minutes=60" in r.url):
         await page.get_by_label("Window").select_option("60")
