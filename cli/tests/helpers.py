@@ -5,8 +5,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from typer.testing import CliRunner
+
+from marketscope_cli.app import app
 from marketscope_events import CATALOG, EventStore
 from marketscope_events.catalog import QuoteUpdated
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> str:
+    """The command's output; it must succeed."""
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 async def stored_quote(store: EventStore) -> str:

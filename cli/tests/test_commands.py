@@ -6,7 +6,6 @@ import asyncio
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from marketscope_cli.app import app
 from marketscope_events import DynamoDBEventStore
@@ -14,23 +13,9 @@ from marketscope_events.catalog import dlq_name, queue_name
 from marketscope_platform import AwsClients
 from marketscope_platform.topology import SERVICES
 
-from .helpers import drain, stored_quote
+from .helpers import drain, invoke, runner, stored_quote
 
 pytestmark = pytest.mark.integration
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def invoke(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_provision_is_idempotent(cli_env: None) -> None:

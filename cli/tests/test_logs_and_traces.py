@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from marketscope_cli import logs
 from marketscope_cli.app import app
@@ -20,20 +19,9 @@ from marketscope_cli.traces import tree, xray_trace_id
 from marketscope_platform import AwsClients
 from marketscope_platform.topology import log_group_name
 
-runner = CliRunner()
+from .helpers import invoke, runner
+
 W3C = "6718a7b2c3d4e5f60718293a4b5c6d7e"
-
-
-@pytest.fixture
-def cli_env(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def invoke(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def line(message: str, trace_id: str | None, level: str = "INFO") -> str:

@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from marketscope_platform.topology import log_group_name
 from marketscope_servicekit.request_context import current_service
-from marketscope_servicekit.stopping import until_stopped
+from marketscope_servicekit.stopping import flush_until_stopped, log_unsent
 
 MAX_EVENTS_PER_CALL = 10_000
 MAX_BYTES_PER_CALL = 1_048_576
@@ -196,15 +196,15 @@ class LogShipper:
         interval: float = 1.0,
         final_flush_seconds: float = 3.0,
     ) -> None:
-        """Flush every ``interval`` until ``stop``, then once more, bounded so an
-        unreachable CloudWatch cannot hold up a shutdown."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            if stop.is_set():
-                break
-            await until_stopped(self.flush(logs), stop)
-        try:
-            await asyncio.wait_for(self.flush(logs), timeout=final_flush_seconds)
-        except TimeoutError:
-            logger.warning("final log flush timed out; %d lines not shipped", len(self._pending))
+        """Flush every ``interval`` seconds until ``stop``, then once more (bounded)."""
+        await flush_until_stopped(
+            lambda: self.flush(logs),
+            stop,
+            interval=interval,
+            final_flush_seconds=final_flush_seconds,
+            on_final_timeout=log_unsent(
+                logger,
+                "final log flush timed out; %d lines not shipped",
+                lambda: len(self._pending),
+            ),
+        )

@@ -11,7 +11,6 @@ backend cannot compute percentiles (the embedded emulator returns none).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from marketscope_servicekit.stopping import until_stopped
+from marketscope_servicekit.stopping import flush_until_stopped, log_unsent
 
 NAMESPACE = "MarketScope"
 # PutMetricData limits: 1,000 metric data per call, 150 distinct values per datum.
@@ -166,16 +165,15 @@ class MetricsRecorder:
         interval: float = 10.0,
         final_flush_seconds: float = 3.0,
     ) -> None:
-        """Flush every ``interval`` seconds until ``stop``, then once more, bounded so an
-        unreachable CloudWatch cannot hold up a shutdown."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            if stop.is_set():
-                break
-            # A flush AWS is slow to answer gives way to the stop (the final one is bounded).
-            await until_stopped(self.flush(cloudwatch), stop)
-        try:
-            await asyncio.wait_for(self.flush(cloudwatch), timeout=final_flush_seconds)
-        except TimeoutError:
-            logger.warning("final metrics flush timed out; %d series dropped", len(self._series))
+        """Flush every ``interval`` seconds until ``stop``, then once more (bounded)."""
+        await flush_until_stopped(
+            lambda: self.flush(cloudwatch),
+            stop,
+            interval=interval,
+            final_flush_seconds=final_flush_seconds,
+            on_final_timeout=log_unsent(
+                logger,
+                "final metrics flush timed out; %d series dropped",
+                lambda: len(self._series),
+            ),
+        )

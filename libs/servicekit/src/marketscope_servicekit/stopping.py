@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
-from typing import TypeVar
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -30,3 +31,30 @@ async def until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
     with contextlib.suppress(asyncio.CancelledError):
         await task
     return None
+
+
+async def flush_until_stopped(
+    flush: Callable[[], Awaitable[Any]],
+    stop: asyncio.Event,
+    *,
+    interval: float,
+    final_flush_seconds: float,
+    on_final_timeout: Callable[[], None],
+) -> None:
+    """``flush()`` every ``interval`` seconds until ``stop`` (a flush AWS is slow to
+    answer gives way to the stop), then once more, bounded by ``final_flush_seconds`` so
+    an unreachable endpoint cannot hold up a shutdown; ``on_final_timeout`` says what was
+    left unsent."""
+    while not await pause(stop, interval):
+        await until_stopped(flush(), stop)
+    try:
+        await asyncio.wait_for(flush(), timeout=final_flush_seconds)
+    except TimeoutError:
+        on_final_timeout()
+
+
+def log_unsent(
+    logger: logging.Logger, message: str, count: Callable[[], int]
+) -> Callable[[], None]:
+    """An ``on_final_timeout`` that warns ``message % count()``."""
+    return lambda: logger.warning(message, count())

@@ -17,7 +17,6 @@ emulator (which stores segments) and AWS are served by the same code.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections import deque
@@ -42,7 +41,7 @@ from marketscope_events.tracing import (
     use_tracer_provider,
 )
 from marketscope_servicekit.request_context import forward_request_id
-from marketscope_servicekit.stopping import until_stopped
+from marketscope_servicekit.stopping import flush_until_stopped, log_unsent
 
 __all__ = [
     "Tracing",
@@ -222,21 +221,16 @@ class XRaySegmentExporter(SpanExporter):
         interval: float = 1.0,
         final_flush_seconds: float = 3.0,
     ) -> None:
-        """Flush every ``interval`` seconds until ``stop``, then once more, bounded so an
-        unreachable X-Ray cannot hold up a shutdown."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            if stop.is_set():
-                break
-            if self._pending:
-                # A flush AWS is slow to answer gives way to the stop (the final one is
-                # bounded).
-                await until_stopped(self.flush(xray), stop)
-        try:
-            await asyncio.wait_for(self.flush(xray), timeout=final_flush_seconds)
-        except TimeoutError:
-            logger.warning("final trace flush timed out; %d segments dropped", self.pending)
+        """Flush every ``interval`` seconds until ``stop``, then once more (bounded)."""
+        await flush_until_stopped(
+            lambda: self.flush(xray),
+            stop,
+            interval=interval,
+            final_flush_seconds=final_flush_seconds,
+            on_final_timeout=log_unsent(
+                logger, "final trace flush timed out; %d segments dropped", lambda: self.pending
+            ),
+        )
 
 
 class Tracing:
