@@ -200,7 +200,7 @@ async def _service_queues(gateway: Components, sqs: Any, service: str) -> Servic
             None,
             None,
             f"not measured here: {service}'s consumer records it in its own process "
-            "(its EventLag metric)",
+            "(its EventLag metric; GET /api/v1/ops/measurements asks it)",
         )
     return ServiceQueues(service, queue_found, dlq_found, OLDEST_MESSAGE_AGE, lag)
 
