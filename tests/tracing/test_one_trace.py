@@ -9,18 +9,22 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 import pytest
 
+from marketscope_events import CATALOG, DynamoDBEventStore
+from marketscope_events.catalog import QuoteUpdated
 from marketscope_gateway.main import create_app as create_gateway
 from marketscope_gateway.settings import Settings as GatewaySettings
 from marketscope_market_data.main import create_app as create_market_data
 from marketscope_market_data.settings import Settings as MarketDataSettings
+from marketscope_market_data.store import stream_id
 from marketscope_notifier.main import create_app as create_notifier
 from marketscope_notifier.settings import Settings as NotifierSettings
 from marketscope_platform.aws import AwsClients, AwsSettings
+from marketscope_platform.topology import SERVICES
 from marketscope_servicekit.testing import private_subscription, served
 
 from ..stack import PASSWORD, Stack, in_stack_loop
@@ -31,9 +35,25 @@ pytestmark = pytest.mark.integration
 GATEWAY, MARKET_DATA, NOTIFIER = (
     f"marketscope-{name}" for name in ("gateway", "market-data", "notifier")
 )
-# Later than any replay day other tests reach: a quote stream publishes only a price
-# newer than its last one, and the emulator's streams outlive a test.
-REPLAY_DAY = date(2013, 6, 3)
+SYMBOLS = ("AAPL", "GOOG", "IBM", "MSFT")
+# The replay's stocks trade until 2013-12-31: a day with room after it.
+LAST_USABLE_DAY = date(2013, 12, 1)
+
+
+async def fresh_quote(aws: AwsClients) -> tuple[str, date]:
+    """A symbol and a replay day newer than its stream's last quote: a stream publishes
+    only a newer price, and the emulator's streams outlive a test (other tests replay
+    and advance the clock)."""
+    store = DynamoDBEventStore(await aws.client("dynamodb"), SERVICES["market-data"].table)
+    heads: dict[str, date] = {}
+    for symbol in SYMBOLS:
+        events = await store.read(stream_id(symbol))
+        last = CATALOG.decode(events[-1]).data if events else None
+        heads[symbol] = last.as_of.date() if isinstance(last, QuoteUpdated) else date(2000, 1, 1)
+    symbol = min(heads, key=lambda name: heads[name])
+    day = max(heads[symbol] + timedelta(days=7), date(2012, 3, 1))
+    assert day <= LAST_USABLE_DAY, f"every quote stream is at the end of the replay: {heads}"
+    return symbol, day
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,7 @@ class QuoteStack:
     aws: AwsClients
     client: httpx.AsyncClient
     headers: dict[str, str]
+    symbol: str
 
 
 @pytest.fixture
@@ -51,11 +72,12 @@ async def quote_stack(provisioned: str, aws_settings: AwsSettings) -> AsyncItera
         aws = AwsClients(aws_settings)
         started.push_async_callback(aws.close)
         queue = await started.enter_async_context(private_subscription(aws, "notifier", "trace"))
+        symbol, replay_day = await fresh_quote(aws)
         market_data_url = await started.enter_async_context(
             served(
                 create_market_data(
                     MarketDataSettings(
-                        live_refresh=False, embedded_scheduler=False, replay_start=REPLAY_DAY
+                        live_refresh=False, embedded_scheduler=False, replay_start=replay_day
                     ),
                     aws_settings,
                 )
@@ -84,7 +106,7 @@ async def quote_stack(provisioned: str, aws_settings: AwsSettings) -> AsyncItera
         assert login.status_code == 200, login.text
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         await gateway.state.components.live_feed.subscribed.wait()
-        yield QuoteStack(aws, client, headers)
+        yield QuoteStack(aws, client, headers, symbol)
 
 
 async def test_a_quote_request_is_one_trace_through_sns_to_every_consumer(
@@ -92,7 +114,8 @@ async def test_a_quote_request_is_one_trace_through_sns_to_every_consumer(
 ) -> None:
     traceparent = new_traceparent()
     quote = await quote_stack.client.get(
-        "/api/v1/quotes/MSFT", headers={**quote_stack.headers, "traceparent": traceparent}
+        f"/api/v1/quotes/{quote_stack.symbol}",
+        headers={**quote_stack.headers, "traceparent": traceparent},
     )
     assert quote.status_code == 200, quote.text
 
