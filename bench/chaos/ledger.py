@@ -1,0 +1,139 @@
+"""The side-effect ledger: what every handler does is one conditional write here.
+
+One item per (consumer, event id), put with ``attribute_not_exists``: the first handling
+of an event by a consumer writes it, and any later attempt finds it there. Such an
+attempt is counted on the item itself (``duplicate_attempts``, with who attempted it), so
+the count survives the process that made it being killed a moment later.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class LedgerUnavailable(Exception):
+    """The ledger could not be written (retry later)."""
+
+
+async def create_ledger_table(dynamodb: Any, name: str) -> str:
+    await dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "consumer", "AttributeType": "S"},
+            {"AttributeName": "event_id", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "consumer", "KeyType": "HASH"},
+            {"AttributeName": "event_id", "KeyType": "RANGE"},
+        ],
+    )
+    waiter = dynamodb.get_waiter("table_exists")
+    await waiter.wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    return name
+
+
+@dataclass(frozen=True)
+class DuplicateAttempt:
+    consumer: str
+    event_id: str
+    first_writer: str
+    attempted_by: str
+
+
+class Ledger:
+    """One consumer process's writes: ``writer`` names the consumer and its incarnation."""
+
+    def __init__(self, dynamodb: Any, table: str, consumer: str, writer: str) -> None:
+        self._db = dynamodb
+        self._table = table
+        self.consumer = consumer
+        self.writer = writer
+
+    async def record(self, event_id: str, detail: dict[str, str]) -> DuplicateAttempt | None:
+        """Write the side effect; a `DuplicateAttempt` (also counted on the item) when it
+        was there already."""
+        item = {
+            "consumer": {"S": self.consumer},
+            "event_id": {"S": event_id},
+            "writer": {"S": self.writer},
+            "written_at": {"S": datetime.now(UTC).isoformat()},
+            **{name: {"S": value} for name, value in detail.items()},
+        }
+        try:
+            await self._db.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(event_id)",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise LedgerUnavailable(str(exc)) from exc
+            return await self._count_duplicate(event_id)
+        except BotoCoreError as exc:
+            raise LedgerUnavailable(str(exc)) from exc
+        return None
+
+    async def _count_duplicate(self, event_id: str) -> DuplicateAttempt:
+        try:
+            response = await self._db.update_item(
+                TableName=self._table,
+                Key={"consumer": {"S": self.consumer}, "event_id": {"S": event_id}},
+                UpdateExpression="ADD duplicate_attempts :one "
+                "SET duplicate_writers = list_append(if_not_exists(duplicate_writers, :none), "
+                ":writer)",
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":none": {"L": []},
+                    ":writer": {"L": [{"S": self.writer}]},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise LedgerUnavailable(str(exc)) from exc
+        first = str(response.get("Attributes", {}).get("writer", {}).get("S", "?"))
+        return DuplicateAttempt(self.consumer, event_id, first, self.writer)
+
+
+@dataclass
+class LedgerContents:
+    """Everything one consumer's handlers wrote, read back."""
+
+    consumer: str
+    event_ids: set[str] = field(default_factory=set)
+    duplicates: list[DuplicateAttempt] = field(default_factory=list)
+    writers: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def duplicate_attempts(self) -> int:
+        return len(self.duplicates)
+
+
+async def read_ledger(dynamodb: Any, table: str, consumer: str) -> LedgerContents:
+    contents = LedgerContents(consumer)
+    paginator = dynamodb.get_paginator("query")
+    pages = paginator.paginate(
+        TableName=table,
+        KeyConditionExpression="consumer = :consumer",
+        ExpressionAttributeValues={":consumer": {"S": consumer}},
+        ProjectionExpression="event_id, writer, duplicate_writers",
+        ConsistentRead=True,
+    )
+    async for page in pages:
+        for item in page.get("Items", []):
+            event_id = str(item["event_id"]["S"])
+            first = str(item.get("writer", {}).get("S", "?"))
+            contents.event_ids.add(event_id)
+            contents.writers[first] += 1
+            for later in item.get("duplicate_writers", {}).get("L", []):
+                contents.duplicates.append(
+                    DuplicateAttempt(consumer, event_id, first, str(later.get("S", "?")))
+                )
+    return contents
