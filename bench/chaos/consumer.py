@@ -1,5 +1,6 @@
 """One consumer process: the platform's `SqsConsumer` on one queue, with its
-`DynamoDBIdempotencyStore`, running a QuoteUpdated handler that writes the ledger.
+`DynamoDBIdempotencyStore` (one per shard table), running a QuoteUpdated handler
+that writes the ledger.
 
 Started (and SIGKILLed, and started again) by run.py. Every `MessageReport` goes to a
 JSON-lines file of this incarnation's own, one line each, written as it happens, so that
@@ -7,7 +8,7 @@ a SIGKILL loses at most the line being written. SIGTERM stops it cleanly: the me
 in hand are finished, the poll in flight ends.
 
 Usage: python bench/chaos/consumer.py --endpoint URL --name NAME --queue-url URL
-       --idempotency-table T --ledger-table T --mode strict|fixed --incarnation N
+       --idempotency-tables T,T,.. --ledger-tables T,T,.. --mode strict|fixed --incarnation N
        --reports PATH
 """
 
@@ -26,10 +27,10 @@ from typing import IO
 
 from handlers import FIXED, STRICT, quote_handler
 from ledger import Ledger
+from sharding import ShardedIdempotencyStore
 
 from marketscope_events import (
     ConsumerSettings,
-    DynamoDBIdempotencyStore,
     MessageReport,
     SqsConsumer,
 )
@@ -64,8 +65,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--name", required=True, help="the consumer (idempotency namespace)")
     parser.add_argument("--queue-url", required=True)
-    parser.add_argument("--idempotency-table", required=True)
-    parser.add_argument("--ledger-table", required=True)
+    parser.add_argument("--idempotency-tables", required=True, help="comma-separated")
+    parser.add_argument("--ledger-tables", required=True, help="comma-separated")
     parser.add_argument("--mode", choices=[STRICT, FIXED], required=True)
     parser.add_argument("--incarnation", type=int, required=True)
     parser.add_argument("--reports", type=Path, required=True)
@@ -90,11 +91,11 @@ async def consume(args: argparse.Namespace, reports: ReportFile) -> None:
                 concurrency=args.concurrency,
                 claim_for=timedelta(seconds=args.claim_seconds),
             ),
-            DynamoDBIdempotencyStore(dynamodb, args.idempotency_table),
+            ShardedIdempotencyStore(dynamodb, args.idempotency_tables.split(",")),
             on_report=reports.report,
         )
         writer = f"{args.name}#{args.incarnation}"
-        ledger = Ledger(dynamodb, args.ledger_table, args.name, writer)
+        ledger = Ledger(dynamodb, args.ledger_tables.split(","), args.name, writer)
         consumer.on("QuoteUpdated", quote_handler(ledger, args.mode))
         consumer.install_signal_handlers()
         reports.write({"ready": writer, "pid": os.getpid(), "mode": args.mode})

@@ -26,7 +26,7 @@ STOP_TIMEOUT_S = 20.0
 @dataclass(frozen=True)
 class FleetSettings:
     endpoint: str
-    ledger_table: str
+    ledger_tables: tuple[str, ...]
     visibility_timeout: int
     claim_seconds: int
     wait_time_seconds: int
@@ -40,7 +40,7 @@ class ConsumerSpec:
     service: str  # whose subscriptions its queue has
     queue_url: str
     dlq_url: str
-    idempotency_table: str
+    idempotency_tables: tuple[str, ...]
 
 
 @dataclass
@@ -71,8 +71,8 @@ class ConsumerProcess:
             "--endpoint", self.settings.endpoint,
             "--name", self.spec.name,
             "--queue-url", self.spec.queue_url,
-            "--idempotency-table", self.spec.idempotency_table,
-            "--ledger-table", self.settings.ledger_table,
+            "--idempotency-tables", ",".join(self.spec.idempotency_tables),
+            "--ledger-tables", ",".join(self.settings.ledger_tables),
             "--mode", mode,
             "--incarnation", str(self.incarnation),
             "--reports", str(reports),

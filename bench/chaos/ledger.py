@@ -4,22 +4,38 @@ One item per (consumer, event id), put with ``attribute_not_exists``: the first 
 of an event by a consumer writes it, and any later attempt finds it there. Such an
 attempt is counted on the item itself (``duplicate_attempts``, with who attempted it), so
 the count survives the process that made it being killed a moment later.
+
+The put and the idempotency record's completion are one TransactWriteItems (the
+platform's ``current_handling().completion_write()``): a consumer SIGKILLed after its
+write has also recorded the event as handled, so its redelivery is a duplicate that the
+idempotency check drops before the handler runs. A claim that lapsed and was taken by
+another worker cannot commit (its completion's condition fails): the other's run counts.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from sharding import shard_of
+
+from marketscope_events import Handling
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+TRANSACTION_CANCELLED = "TransactionCanceledException"
+CONDITION_FAILED_REASON = "ConditionalCheckFailed"
 
 
 class LedgerUnavailable(Exception):
     """The ledger could not be written (retry later)."""
+
+
+class ClaimLost(LedgerUnavailable):
+    """The claim lapsed and another worker holds it: nothing was written."""
 
 
 async def create_ledger_table(dynamodb: Any, name: str) -> str:
@@ -51,15 +67,17 @@ class DuplicateAttempt:
 class Ledger:
     """One consumer process's writes: ``writer`` names the consumer and its incarnation."""
 
-    def __init__(self, dynamodb: Any, table: str, consumer: str, writer: str) -> None:
+    def __init__(self, dynamodb: Any, tables: Sequence[str], consumer: str, writer: str) -> None:
         self._db = dynamodb
-        self._table = table
+        self._tables = list(tables)
         self.consumer = consumer
         self.writer = writer
 
-    async def record(self, event_id: str, detail: dict[str, str]) -> DuplicateAttempt | None:
-        """Write the side effect; a `DuplicateAttempt` (also counted on the item) when it
-        was there already."""
+    async def record(
+        self, event_id: str, detail: dict[str, str], handling: Handling
+    ) -> DuplicateAttempt | None:
+        """Write the side effect with ``handling``'s completion; a `DuplicateAttempt` (also
+        counted on the item) when it was there already."""
         item = {
             "consumer": {"S": self.consumer},
             "event_id": {"S": event_id},
@@ -67,24 +85,34 @@ class Ledger:
             "written_at": {"S": datetime.now(UTC).isoformat()},
             **{name: {"S": value} for name, value in detail.items()},
         }
+        put = {
+            "TableName": shard_of(event_id, self._tables),
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(event_id)",
+        }
         try:
-            await self._db.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(event_id)",
+            await self._db.transact_write_items(
+                TransactItems=[{"Put": put}, handling.completion_write()]
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+            error = exc.response.get("Error", {}).get("Code")
+            if error != TRANSACTION_CANCELLED:
                 raise LedgerUnavailable(str(exc)) from exc
-            return await self._count_duplicate(event_id)
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons[:1] == [CONDITION_FAILED_REASON]:
+                return await self._count_duplicate(event_id)
+            if reasons[1:2] == [CONDITION_FAILED_REASON]:
+                raise ClaimLost(f"the claim on {event_id} is no longer ours") from exc
+            raise LedgerUnavailable(str(exc)) from exc
         except BotoCoreError as exc:
             raise LedgerUnavailable(str(exc)) from exc
+        handling.mark_completed()
         return None
 
     async def _count_duplicate(self, event_id: str) -> DuplicateAttempt:
         try:
             response = await self._db.update_item(
-                TableName=self._table,
+                TableName=shard_of(event_id, self._tables),
                 Key={"consumer": {"S": self.consumer}, "event_id": {"S": event_id}},
                 UpdateExpression="ADD duplicate_attempts :one "
                 "SET duplicate_writers = list_append(if_not_exists(duplicate_writers, :none), "
@@ -116,24 +144,25 @@ class LedgerContents:
         return len(self.duplicates)
 
 
-async def read_ledger(dynamodb: Any, table: str, consumer: str) -> LedgerContents:
+async def read_ledger(dynamodb: Any, tables: Sequence[str], consumer: str) -> LedgerContents:
     contents = LedgerContents(consumer)
     paginator = dynamodb.get_paginator("query")
-    pages = paginator.paginate(
-        TableName=table,
-        KeyConditionExpression="consumer = :consumer",
-        ExpressionAttributeValues={":consumer": {"S": consumer}},
-        ProjectionExpression="event_id, writer, duplicate_writers",
-        ConsistentRead=True,
-    )
-    async for page in pages:
-        for item in page.get("Items", []):
-            event_id = str(item["event_id"]["S"])
-            first = str(item.get("writer", {}).get("S", "?"))
-            contents.event_ids.add(event_id)
-            contents.writers[first] += 1
-            for later in item.get("duplicate_writers", {}).get("L", []):
-                contents.duplicates.append(
-                    DuplicateAttempt(consumer, event_id, first, str(later.get("S", "?")))
-                )
+    for table in tables:
+        pages = paginator.paginate(
+            TableName=table,
+            KeyConditionExpression="consumer = :consumer",
+            ExpressionAttributeValues={":consumer": {"S": consumer}},
+            ProjectionExpression="event_id, writer, duplicate_writers",
+            ConsistentRead=True,
+        )
+        async for page in pages:
+            for item in page.get("Items", []):
+                event_id = str(item["event_id"]["S"])
+                first = str(item.get("writer", {}).get("S", "?"))
+                contents.event_ids.add(event_id)
+                contents.writers[first] += 1
+                for later in item.get("duplicate_writers", {}).get("L", []):
+                    contents.duplicates.append(
+                        DuplicateAttempt(consumer, event_id, first, str(later.get("S", "?")))
+                    )
     return contents

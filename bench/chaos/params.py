@@ -31,6 +31,7 @@ class Params:
     wait_time_seconds: int
     visibility_timeout: int
     claim_seconds: int
+    shards: int  # ledger and idempotency tables (see sharding.py)
     stall_seconds: float  # no progress this long: give up waiting, the run failed
     quick: bool
 
@@ -74,6 +75,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Params, str | None, P
         help="how long a killed consumer's idempotency claim holds (default: two thirds "
         "of the visibility timeout)",
     )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=50,
+        help="ledger tables, and idempotency tables per consumer (moto deep-copies every "
+        "table a TransactWriteItems touches)",
+    )
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     visibility = int(args.visibility_timeout)
@@ -89,6 +97,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Params, str | None, P
         wait_time_seconds=args.wait_time_seconds,
         visibility_timeout=visibility,
         claim_seconds=args.claim_seconds or max(2, visibility * 2 // 3),
+        shards=max(1, args.shards),
         stall_seconds=max(60.0, 4.0 * visibility),
         quick=quick,
     )

@@ -76,8 +76,8 @@ async def chaos(
         resources = Resources()
         fleet: Fleet | None = None
         try:
-            specs = await resources.consumers(aws, params.visibility_timeout)
-            ledger_table = await resources.ledger(aws)
+            specs = await resources.consumers(aws, params.visibility_timeout, params.shards)
+            ledger_tables = await resources.ledgers(aws, params.shards)
             tables = await resources.many_tables(
                 aws, "chaos-market-data", segment_count(params.events, params.segment_events)
             )
@@ -93,7 +93,7 @@ async def chaos(
                 specs,
                 FleetSettings(
                     endpoint=emulator.endpoint,
-                    ledger_table=ledger_table,
+                    ledger_tables=tuple(ledger_tables),
                     visibility_timeout=params.visibility_timeout,
                     claim_seconds=params.claim_seconds,
                     wait_time_seconds=params.wait_time_seconds,
@@ -113,7 +113,7 @@ async def chaos(
             timeline.mark("delivery done, consumers stopped")
             published = producer.published
             fleet.launch(FIXED)
-            ledgers = await read_ledgers(aws, fleet, ledger_table)
+            ledgers = await read_ledgers(aws, fleet, ledger_tables)
             poison = set(published.poison_ids)
             detail = {}
             for spec in specs:
@@ -126,7 +126,7 @@ async def chaos(
             print("[2/2] redrive: fixed handler, every DLQ moved back", flush=True)
             redrive = await run_redrive(aws, fleet, params, poison)
             timeline.mark("redrive done, consumers stopped")
-            final = await read_ledgers(aws, fleet, ledger_table)
+            final = await read_ledgers(aws, fleet, ledger_tables)
             redriven, redrive_checks = await after_redrive(aws, fleet, published, final)
             killed = {kill.incarnation for kill in delivery.kills} | {
                 writer

@@ -9,6 +9,7 @@ every DLQ and source queue empty, still no side effect attempted twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,15 +32,15 @@ class Check:
         return {"what": self.what, "met": self.met, "value": self.value}
 
 
-async def read_ledgers(aws: Aws, fleet: Fleet, table: str) -> dict[str, LedgerContents]:
+async def read_ledgers(aws: Aws, fleet: Fleet, tables: Sequence[str]) -> dict[str, LedgerContents]:
     return {
-        c.spec.name: await read_ledger(aws.dynamodb, table, c.spec.name) for c in fleet.consumers
+        c.spec.name: await read_ledger(aws.dynamodb, tables, c.spec.name) for c in fleet.consumers
     }
 
 
 def duplicates_by_cause(ledgers: dict[str, LedgerContents], killed: set[str]) -> dict[str, int]:
-    """A second attempt after its first writer was SIGKILLed (the side effect was written,
-    the idempotency record not yet completed), or anything else."""
+    """A second attempt after its first writer was SIGKILLed, or anything else (with the
+    side effect and the idempotency completion in one transaction, both should be 0)."""
     causes = {"first_writer_killed": 0, "first_writer_alive": 0}
     for contents in ledgers.values():
         for duplicate in contents.duplicates:

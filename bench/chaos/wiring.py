@@ -95,15 +95,16 @@ class Resources:
         self.tables.extend(names)
         return names
 
-    async def ledger(self, aws: Aws) -> str:
-        name = unique("chaos-ledger")
-        self.tables.append(await create_ledger_table(aws.dynamodb, name))
-        return name
+    async def ledgers(self, aws: Aws, count: int) -> list[str]:
+        names = [unique("chaos-ledger") for _ in range(count)]
+        await asyncio.gather(*(create_ledger_table(aws.dynamodb, name) for name in names))
+        self.tables.extend(names)
+        return names
 
-    async def consumers(self, aws: Aws, visibility_timeout: int) -> list[ConsumerSpec]:
+    async def consumers(self, aws: Aws, visibility_timeout: int, shards: int) -> list[ConsumerSpec]:
         """Per consumer: a queue subscribed as its service's (``subscribe_service``: the
-        DLQ, the redrive policy, the queue policy, raw delivery), and its service table
-        for idempotency records."""
+        DLQ, the redrive policy, the queue policy, raw delivery), and ``shards`` service
+        tables for its idempotency records."""
         specs = []
         for name, service in CONSUMERS:
             queue = unique(f"chaos-{name}")
@@ -117,14 +118,14 @@ class Resources:
                 visibility_timeout=visibility_timeout,
             )
             self.subscriptions.append(subscription)
-            table = await self.table(aws, queue)
+            tables = await self.many_tables(aws, queue, shards)
             specs.append(
                 ConsumerSpec(
                     name=name,
                     service=service,
                     queue_url=subscription.queue.url,
                     dlq_url=subscription.dlq.url,
-                    idempotency_table=table,
+                    idempotency_tables=tuple(tables),
                 )
             )
         return specs

@@ -4,12 +4,14 @@ from marketscope_events.catalog import CATALOG, Catalog, DecodedEvent, EventData
 from marketscope_events.consuming import (
     ConsumerSettings,
     DynamoDBIdempotencyStore,
+    Handling,
     InMemoryIdempotencyStore,
     MessageReport,
     Outcome,
     RawMessage,
     RawRoute,
     SqsConsumer,
+    current_handling,
 )
 from marketscope_events.envelope import Envelope, EventType
 from marketscope_events.errors import (
@@ -47,6 +49,7 @@ __all__ = [
     "EventStoreError",
     "EventType",
     "EventsError",
+    "Handling",
     "InMemoryEventStore",
     "InMemoryIdempotencyStore",
     "LazySnsPublisher",
@@ -66,5 +69,6 @@ __all__ = [
     "TransientHandlerError",
     "UnknownEventTypeError",
     "UnpublishedEventError",
+    "current_handling",
     "ensure_table",
 ]

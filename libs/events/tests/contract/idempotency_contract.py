@@ -80,3 +80,43 @@ class IdempotencyContract:
         await records.release("chat", "e8")
         await records.extend("chat", "e8", claim_for=CLAIM)
         await records.begin("chat", "e8", claim_for=CLAIM)
+
+    async def test_each_claim_has_its_own_owner(
+        self, records: IdempotencyStore, clock: MutableClock
+    ) -> None:
+        first = await records.begin("chat", "e9", claim_for=CLAIM)
+        clock.now += CLAIM + timedelta(seconds=2)
+        second = await records.begin("chat", "e9", claim_for=CLAIM)
+        assert first
+        assert second
+        assert first != second
+
+    async def test_a_lapsed_owner_neither_frees_nor_extends_the_new_claim(
+        self, records: IdempotencyStore, clock: MutableClock
+    ) -> None:
+        lapsed = await records.begin("chat", "e10", claim_for=CLAIM)
+        clock.now += CLAIM + timedelta(seconds=2)
+        holder = await records.begin("chat", "e10", claim_for=CLAIM)
+        await records.release("chat", "e10", owner=lapsed)
+        await records.extend("chat", "e10", claim_for=CLAIM * 10, owner=lapsed)
+        with pytest.raises(EventInProgressError):
+            await records.begin("chat", "e10", claim_for=CLAIM)
+        clock.now += CLAIM + timedelta(seconds=2)  # not extended by the lapsed owner
+        await records.begin("chat", "e10", claim_for=CLAIM)
+        await records.release("chat", "e10", owner=holder)  # no longer holder's: kept
+        with pytest.raises(EventInProgressError):
+            await records.begin("chat", "e10", claim_for=CLAIM)
+
+    async def test_the_owner_releases_its_own_claim(self, records: IdempotencyStore) -> None:
+        owner = await records.begin("chat", "e11", claim_for=CLAIM)
+        await records.release("chat", "e11", owner=owner)
+        await records.begin("chat", "e11", claim_for=CLAIM)
+
+    async def test_an_owner_release_keeps_a_completed_record(
+        self, records: IdempotencyStore
+    ) -> None:
+        owner = await records.begin("chat", "e12", claim_for=CLAIM)
+        await records.complete("chat", "e12", keep_for=KEEP)
+        await records.release("chat", "e12", owner=owner)
+        with pytest.raises(EventAlreadyHandledError):
+            await records.begin("chat", "e12", claim_for=CLAIM)

@@ -6,6 +6,7 @@ from marketscope_events.consuming.consumer import (
     NoHandlerError,
     SqsConsumer,
 )
+from marketscope_events.consuming.handling import Handling, current_handling
 from marketscope_events.consuming.idempotency import (
     DynamoDBIdempotencyStore,
     IdempotencyStore,
@@ -18,6 +19,7 @@ __all__ = [
     "ConsumerSettings",
     "DynamoDBIdempotencyStore",
     "Handler",
+    "Handling",
     "IdempotencyStore",
     "InMemoryIdempotencyStore",
     "MessageReport",
@@ -27,5 +29,6 @@ __all__ = [
     "RawMessage",
     "RawRoute",
     "SqsConsumer",
+    "current_handling",
     "unwrap_sns",
 ]

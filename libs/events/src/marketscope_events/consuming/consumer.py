@@ -47,10 +47,20 @@ class ConsumerSettings:
     visibility_timeout: int = 30
     # Handlers wait on I/O: three batches in hand keeps every receive a full batch.
     concurrency: int = 30
-    claim_for: timedelta = timedelta(minutes=15)
+    # How long a claim outlives a worker that died handling it. By default two thirds of
+    # the visibility timeout: the heartbeat renews both every third, and a dead worker's
+    # message comes back after its claim has lapsed (a longer claim would find it still
+    # held, use up its receives and send it to the DLQ).
+    claim_for: timedelta | None = None
     keep_for: timedelta = timedelta(days=7)
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 300.0
+
+    @property
+    def claim_duration(self) -> timedelta:
+        if self.claim_for is not None:
+            return self.claim_for
+        return timedelta(seconds=self.visibility_timeout * 2 / 3)
 
 
 class SqsConsumer:
@@ -78,7 +88,7 @@ class SqsConsumer:
             catalog=catalog,
             clock=clock,
             visibility_timeout=settings.visibility_timeout,
-            claim_for=settings.claim_for,
+            claim_for=settings.claim_duration,
             keep_for=settings.keep_for,
             retry_base_seconds=settings.retry_base_seconds,
             retry_max_seconds=settings.retry_max_seconds,

@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 
 from marketscope_events.catalog import Catalog, DecodedEvent
+from marketscope_events.consuming.handling import Handling, reset_handling, set_handling
 from marketscope_events.consuming.idempotency.base import IdempotencyStore
 from marketscope_events.consuming.messages import envelope_from_body
 from marketscope_events.consuming.queue import ConsumerQueue, Message
@@ -205,7 +206,9 @@ class Dispatcher:
         message, receive_count = job.message, job.receive_count
         message_id = str(message.get("MessageId", "?"))
         try:
-            await self._idempotency.begin(self.consumer, job.claim, claim_for=self._claim_for)
+            owner = await self._idempotency.begin(
+                self.consumer, job.claim, claim_for=self._claim_for
+            )
         except EventAlreadyHandledError:
             return MessageReport(
                 message_id, Outcome.DUPLICATE, receive_count, job.event_type, job.event_id
@@ -215,8 +218,9 @@ class Dispatcher:
                 message, receive_count, job.event_type, job.event_id, exc, terminal=False
             )
 
+        handling = Handling(self.consumer, job.claim, owner, self._keep_for, self._idempotency)
         try:
-            await self._run_handler(job)
+            await self._run_handler(job, handling)
             # Publish-to-handled ends when the handler does, not after the bookkeeping.
             lag_ms = (
                 None
@@ -224,7 +228,7 @@ class Dispatcher:
                 else (self._clock() - job.event_time).total_seconds() * 1000
             )
         except BaseException as exc:
-            await self._release_claim(job.claim)
+            await self._release_claim(job.claim, owner)
             if isinstance(exc, TerminalHandlerError):
                 return await self._fail(
                     message, receive_count, job.event_type, job.event_id, exc, terminal=True
@@ -235,7 +239,8 @@ class Dispatcher:
                 )
             raise
         try:
-            await self._idempotency.complete(self.consumer, job.claim, keep_for=self._keep_for)
+            if not handling.completed:
+                await self._idempotency.complete(self.consumer, job.claim, keep_for=self._keep_for)
         except EventsError:
             # Handled all the same: deleting it beats running the handler again later.
             logger.warning("could not record %s as handled", job.claim, exc_info=True)
@@ -248,10 +253,11 @@ class Dispatcher:
             lag_ms=lag_ms,
         )
 
-    async def _run_handler(self, job: _Job) -> None:
+    async def _run_handler(self, job: _Job, handling: Handling) -> None:
         heartbeat = asyncio.create_task(
-            self._heartbeat(str(job.message["ReceiptHandle"]), job.claim)
+            self._heartbeat(str(job.message["ReceiptHandle"]), job.claim, handling.owner)
         )
+        handling_token = set_handling(handling)
         try:
             with self._tracer.start_as_current_span(
                 job.span_name,
@@ -266,11 +272,12 @@ class Dispatcher:
             ):
                 await job.run()
         finally:
+            reset_handling(handling_token)
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
 
-    async def _heartbeat(self, receipt_handle: str, claim: str) -> None:
+    async def _heartbeat(self, receipt_handle: str, claim: str, owner: str) -> None:
         """While the handler runs: the message stays invisible and the claim held, so a
         short ``claim_for`` lapses soon after a worker dies, never under a live one. A beat
         every third of the timeout leaves two thirds for a slow ChangeMessageVisibility."""
@@ -279,13 +286,15 @@ class Dispatcher:
             await asyncio.sleep(interval)
             await self._queue.set_visibility(receipt_handle, self._visibility_timeout)
             try:
-                await self._idempotency.extend(self.consumer, claim, claim_for=self._claim_for)
+                await self._idempotency.extend(
+                    self.consumer, claim, claim_for=self._claim_for, owner=owner
+                )
             except EventsError:
                 logger.warning("could not extend the claim on %s", claim, exc_info=True)
 
-    async def _release_claim(self, event_id: str) -> None:
+    async def _release_claim(self, event_id: str, owner: str) -> None:
         try:
-            await self._idempotency.release(self.consumer, event_id)
+            await self._idempotency.release(self.consumer, event_id, owner=owner)
         except EventsError:
             # The claim then lapses after claim_for; the redelivery retries after that.
             logger.warning("could not release the claim on %s", event_id, exc_info=True)

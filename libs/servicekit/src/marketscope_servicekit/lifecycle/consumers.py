@@ -38,8 +38,9 @@ class ConsumerOptions:
     concurrency: int = 30
     visibility_timeout: int = 30
     # How long a claim on an event outlives a worker that died handling it (the
-    # heartbeat renews it while the handler runs).
-    claim_seconds: int = 900
+    # heartbeat renews it while the handler runs); by default two thirds of the
+    # visibility timeout, so a dead worker's messages come back to a lapsed claim.
+    claim_seconds: int | None = None
 
 
 def queue_url_of(name: str) -> QueueUrl:
@@ -94,7 +95,9 @@ def run_consumer(
                 batch_size=options.batch_size,
                 concurrency=options.concurrency,
                 visibility_timeout=options.visibility_timeout,
-                claim_for=timedelta(seconds=options.claim_seconds),
+                claim_for=None
+                if options.claim_seconds is None
+                else timedelta(seconds=options.claim_seconds),
             ),
             idempotency or DynamoDBIdempotencyStore(await aws.client("dynamodb"), table_name),
             on_report=record_event_lag(metrics),

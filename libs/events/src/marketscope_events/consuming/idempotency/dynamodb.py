@@ -1,9 +1,15 @@
-"""Idempotency records in the consumer's own table, claimed with a conditional put."""
+"""Idempotency records in the consumer's own table, claimed with a conditional put.
+
+``completion_write`` is the record's completion as one item of a handler's own
+TransactWriteItems: the handler's side effect and "handled" commit together or not at
+all, so a worker killed between the two leaves neither, and the redelivery runs once.
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -19,9 +25,14 @@ from marketscope_events.timeutil import Clock, utc_now
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef
+    from types_aiobotocore_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        TransactWriteItemTypeDef,
+    )
 
     Item = dict[str, AttributeValueTypeDef]
+
+HELD_BY_OWNER = "#status = :in_progress AND #owner = :owner"
 
 
 class DynamoDBIdempotencyStore(IdempotencyStore):
@@ -43,12 +54,16 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
             TTL_ATTRIBUTE: {"N": str(expires)},
         }
 
-    async def begin(self, consumer: str, event_id: str, *, claim_for: timedelta) -> None:
+    async def begin(self, consumer: str, event_id: str, *, claim_for: timedelta) -> str:
         now = str(int(self._clock().timestamp()))
+        owner = uuid.uuid4().hex
         try:
             await self._db.put_item(
                 TableName=self._table,
-                Item=self._item(consumer, event_id, "in_progress", claim_for),
+                Item={
+                    **self._item(consumer, event_id, "in_progress", claim_for),
+                    "owner": {"S": owner},
+                },
                 # An expired record is as good as none: the emulator never deletes it.
                 ConditionExpression=f"attribute_not_exists(pk) OR {TTL_ATTRIBUTE} <= :now",
                 ExpressionAttributeValues={":now": {"N": now}},
@@ -62,6 +77,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
             raise EventInProgressError(consumer, event_id) from exc
         except BotoCoreError as exc:
             raise StoreUnavailableError(str(exc)) from exc
+        return owner
 
     async def _status(self, consumer: str, event_id: str) -> str | None:
         try:
@@ -72,18 +88,19 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
             raise StoreUnavailableError(str(exc)) from exc
         return existing.get("Item", {}).get("status", {}).get("S")
 
-    async def extend(self, consumer: str, event_id: str, *, claim_for: timedelta) -> None:
+    async def extend(
+        self, consumer: str, event_id: str, *, claim_for: timedelta, owner: str | None = None
+    ) -> None:
         expires = int((self._clock() + claim_for).timestamp())
         try:
             await self._db.update_item(
                 TableName=self._table,
                 Key=self._key(consumer, event_id),
                 UpdateExpression=f"SET {TTL_ATTRIBUTE} = :expires",
-                ConditionExpression="#status = :in_progress",
-                ExpressionAttributeNames={"#status": "status"},
+                **_held_by(owner),
                 ExpressionAttributeValues={
                     ":expires": {"N": str(expires)},
-                    ":in_progress": {"S": "in_progress"},
+                    **_held_by_values(owner),
                 },
             )
         except ClientError as exc:
@@ -100,8 +117,61 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
         except (ClientError, BotoCoreError) as exc:
             raise StoreUnavailableError(str(exc)) from exc
 
-    async def release(self, consumer: str, event_id: str) -> None:
+    async def release(self, consumer: str, event_id: str, *, owner: str | None = None) -> None:
         try:
-            await self._db.delete_item(TableName=self._table, Key=self._key(consumer, event_id))
-        except (ClientError, BotoCoreError) as exc:
+            if owner is None:
+                await self._db.delete_item(TableName=self._table, Key=self._key(consumer, event_id))
+            else:
+                await self._db.delete_item(
+                    TableName=self._table,
+                    Key=self._key(consumer, event_id),
+                    **_held_by(owner),
+                    ExpressionAttributeValues=_held_by_values(owner),
+                )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreUnavailableError(str(exc)) from exc
+        except BotoCoreError as exc:
             raise StoreUnavailableError(str(exc)) from exc
+
+    def completion_write(
+        self, consumer: str, event_id: str, *, owner: str, keep_for: timedelta
+    ) -> TransactWriteItemTypeDef:
+        """The completion of ``owner``'s claim as an item for TransactWriteItems: it fails
+        the transaction (ConditionalCheckFailed) when the claim is no longer ``owner``'s."""
+        expires = int((self._clock() + keep_for).timestamp())
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": self._key(consumer, event_id),
+                "UpdateExpression": f"SET #status = :completed, {TTL_ATTRIBUTE} = :expires "
+                "REMOVE #owner",
+                "ConditionExpression": HELD_BY_OWNER,
+                "ExpressionAttributeNames": {"#status": "status", "#owner": "owner"},
+                "ExpressionAttributeValues": {
+                    ":completed": {"S": "completed"},
+                    ":expires": {"N": str(expires)},
+                    **_held_by_values(owner),
+                },
+            }
+        }
+
+
+def _held_by(owner: str | None) -> dict[str, Any]:
+    """The condition (and names) of a claim still in progress, and ``owner``'s if given."""
+    if owner is None:
+        return {
+            "ConditionExpression": "#status = :in_progress",
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+    return {
+        "ConditionExpression": HELD_BY_OWNER,
+        "ExpressionAttributeNames": {"#status": "status", "#owner": "owner"},
+    }
+
+
+def _held_by_values(owner: str | None) -> Item:
+    values: Item = {":in_progress": {"S": "in_progress"}}
+    if owner is not None:
+        values[":owner"] = {"S": owner}
+    return values
