@@ -71,6 +71,7 @@ def after_delivery(
     duplicates = sum(contents.duplicate_attempts for contents in ledgers.values())
     figures = {
         "events_published": len(published.event_ids) if pending_in_outbox == 0 else None,
+        "appends_retried_by_the_sdk": published.retried_appends,
         "events_appended": len(published.event_ids),
         "normal_events": len(normal),
         "poison_events": len(poison),
