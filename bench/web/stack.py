@@ -13,7 +13,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,13 +71,16 @@ def _read_until_ready(process: subprocess.Popen[str], log_file: Path) -> None:
 
 
 @contextmanager
-def running_stack() -> Iterator[RunningStack]:
+def running_stack(
+    *, prefix: str = "marketscope-bench-web-", env_overrides: Mapping[str, str] | None = None
+) -> Iterator[RunningStack]:
+    """``env_overrides`` adds to (or overrides) the services' environment."""
     beside = Path(sys.executable).parent / "marketscope"  # this environment's own
     marketscope = str(beside) if beside.is_file() else shutil.which("marketscope")
     if marketscope is None:
         raise RuntimeError("the marketscope command is not installed: uv sync --all-packages")
     offset, emulator_port = _free_offset(), free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="marketscope-bench-web-"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     emulator = f"http://127.0.0.1:{emulator_port}"
     env = {**os.environ, "AWS_ENDPOINT_URL": emulator, "COLUMNS": "200"}
     env["MARKETSCOPE_RAG_INDEX_PATH"] = str(workdir / "chroma")
@@ -85,6 +88,7 @@ def running_stack() -> Iterator[RunningStack]:
     # per-user and per-address limits, which are not what this benchmark measures.
     env["MARKETSCOPE_GATEWAY_RATE_LIMIT_PER_USER"] = "100000/minute"
     env["MARKETSCOPE_GATEWAY_RATE_LIMIT_PER_IP"] = "100000/minute"
+    env.update(env_overrides or {})
     command = [marketscope, "up", "--emulator-port", str(emulator_port)]
     command += ["--port-offset", str(offset), "--ready-timeout", "120"]
     process = subprocess.Popen(
