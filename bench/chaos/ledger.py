@@ -14,6 +14,7 @@ another worker cannot commit (its completion's condition fails): the other's run
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -78,10 +79,12 @@ class Ledger:
     ) -> DuplicateAttempt | None:
         """Write the side effect with ``handling``'s completion; a `DuplicateAttempt` (also
         counted on the item) when it was there already."""
+        attempt = uuid.uuid4().hex
         item = {
             "consumer": {"S": self.consumer},
             "event_id": {"S": event_id},
             "writer": {"S": self.writer},
+            "attempt": {"S": attempt},
             "written_at": {"S": datetime.now(UTC).isoformat()},
             **{name: {"S": value} for name, value in detail.items()},
         }
@@ -91,8 +94,10 @@ class Ledger:
             "ConditionExpression": "attribute_not_exists(event_id)",
         }
         try:
+            # The token makes DynamoDB's own retry of a landed transaction a no-op.
             await self._db.transact_write_items(
-                TransactItems=[{"Put": put}, handling.completion_write()]
+                TransactItems=[{"Put": put}, handling.completion_write()],
+                ClientRequestToken=attempt,
             )
         except ClientError as exc:
             error = exc.response.get("Error", {}).get("Code")
@@ -100,6 +105,9 @@ class Ledger:
                 raise LedgerUnavailable(str(exc)) from exc
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if reasons[:1] == [CONDITION_FAILED_REASON]:
+                if await self._landed(event_id, attempt):
+                    handling.mark_completed()
+                    return None
                 return await self._count_duplicate(event_id)
             if reasons[1:2] == [CONDITION_FAILED_REASON]:
                 raise ClaimLost(f"the claim on {event_id} is no longer ours") from exc
@@ -108,6 +116,26 @@ class Ledger:
             raise LedgerUnavailable(str(exc)) from exc
         handling.mark_completed()
         return None
+
+    async def _landed(self, event_id: str, attempt: str) -> bool:
+        """Whether the item there is this very attempt's: the SDK retried a transaction
+        whose first try had committed (moto ignores ClientRequestToken). Such retries
+        are counted on the item (``sdk_retries``), apart from second handlings."""
+        key = {"consumer": {"S": self.consumer}, "event_id": {"S": event_id}}
+        table = shard_of(event_id, self._tables)
+        try:
+            found = await self._db.get_item(TableName=table, Key=key, ConsistentRead=True)
+            if found.get("Item", {}).get("attempt", {}).get("S") != attempt:
+                return False
+            await self._db.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="ADD sdk_retries :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise LedgerUnavailable(str(exc)) from exc
+        return True
 
     async def _count_duplicate(self, event_id: str) -> DuplicateAttempt:
         try:
@@ -138,6 +166,7 @@ class LedgerContents:
     event_ids: set[str] = field(default_factory=set)
     duplicates: list[DuplicateAttempt] = field(default_factory=list)
     writers: Counter[str] = field(default_factory=Counter)
+    sdk_retries: int = 0  # transactions the SDK sent again after they had committed
 
     @property
     def duplicate_attempts(self) -> int:
@@ -152,7 +181,7 @@ async def read_ledger(dynamodb: Any, tables: Sequence[str], consumer: str) -> Le
             TableName=table,
             KeyConditionExpression="consumer = :consumer",
             ExpressionAttributeValues={":consumer": {"S": consumer}},
-            ProjectionExpression="event_id, writer, duplicate_writers",
+            ProjectionExpression="event_id, writer, duplicate_writers, sdk_retries",
             ConsistentRead=True,
         )
         async for page in pages:
@@ -161,6 +190,7 @@ async def read_ledger(dynamodb: Any, tables: Sequence[str], consumer: str) -> Le
                 first = str(item.get("writer", {}).get("S", "?"))
                 contents.event_ids.add(event_id)
                 contents.writers[first] += 1
+                contents.sdk_retries += int(item.get("sdk_retries", {}).get("N", "0"))
                 for later in item.get("duplicate_writers", {}).get("L", []):
                     contents.duplicates.append(
                         DuplicateAttempt(consumer, event_id, first, str(later.get("S", "?")))

@@ -72,6 +72,7 @@ def after_delivery(
     figures = {
         "events_published": len(published.event_ids) if pending_in_outbox == 0 else None,
         "appends_retried_by_the_sdk": published.retried_appends,
+        "ledger_transactions_retried_by_the_sdk": sum(c.sdk_retries for c in ledgers.values()),
         "events_appended": len(published.event_ids),
         "normal_events": len(normal),
         "poison_events": len(poison),
