@@ -104,13 +104,17 @@ class Ledger:
             if error != TRANSACTION_CANCELLED:
                 raise LedgerUnavailable(str(exc)) from exc
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if reasons[:1] == [CONDITION_FAILED_REASON]:
-                if await self._landed(event_id, attempt):
-                    handling.mark_completed()
-                    return None
-                return await self._count_duplicate(event_id)
+            effect_there = reasons[:1] == [CONDITION_FAILED_REASON]
+            if effect_there and await self._landed(event_id, attempt):
+                handling.mark_completed()
+                return None
             if reasons[1:2] == [CONDITION_FAILED_REASON]:
+                # Another worker holds (or completed) the claim: nothing was written.
+                if effect_there:
+                    await self._count(event_id, "claim_lost_attempts")
                 raise ClaimLost(f"the claim on {event_id} is no longer ours") from exc
+            if effect_there:  # the claim is ours, yet the effect is there: a 2nd handling
+                return await self._count_duplicate(event_id)
             raise LedgerUnavailable(str(exc)) from exc
         except BotoCoreError as exc:
             raise LedgerUnavailable(str(exc)) from exc
@@ -127,15 +131,21 @@ class Ledger:
             found = await self._db.get_item(TableName=table, Key=key, ConsistentRead=True)
             if found.get("Item", {}).get("attempt", {}).get("S") != attempt:
                 return False
+        except (ClientError, BotoCoreError) as exc:
+            raise LedgerUnavailable(str(exc)) from exc
+        await self._count(event_id, "sdk_retries")
+        return True
+
+    async def _count(self, event_id: str, counter: str) -> None:
+        try:
             await self._db.update_item(
-                TableName=table,
-                Key=key,
-                UpdateExpression="ADD sdk_retries :one",
+                TableName=shard_of(event_id, self._tables),
+                Key={"consumer": {"S": self.consumer}, "event_id": {"S": event_id}},
+                UpdateExpression=f"ADD {counter} :one",
                 ExpressionAttributeValues={":one": {"N": "1"}},
             )
         except (ClientError, BotoCoreError) as exc:
             raise LedgerUnavailable(str(exc)) from exc
-        return True
 
     async def _count_duplicate(self, event_id: str) -> DuplicateAttempt:
         try:
@@ -167,6 +177,7 @@ class LedgerContents:
     duplicates: list[DuplicateAttempt] = field(default_factory=list)
     writers: Counter[str] = field(default_factory=Counter)
     sdk_retries: int = 0  # transactions the SDK sent again after they had committed
+    claim_lost_attempts: int = 0  # refused whole: another worker held the claim
 
     @property
     def duplicate_attempts(self) -> int:
@@ -181,7 +192,8 @@ async def read_ledger(dynamodb: Any, tables: Sequence[str], consumer: str) -> Le
             TableName=table,
             KeyConditionExpression="consumer = :consumer",
             ExpressionAttributeValues={":consumer": {"S": consumer}},
-            ProjectionExpression="event_id, writer, duplicate_writers, sdk_retries",
+            ProjectionExpression="event_id, writer, duplicate_writers, sdk_retries, "
+            "claim_lost_attempts",
             ConsistentRead=True,
         )
         async for page in pages:
@@ -191,6 +203,8 @@ async def read_ledger(dynamodb: Any, tables: Sequence[str], consumer: str) -> Le
                 contents.event_ids.add(event_id)
                 contents.writers[first] += 1
                 contents.sdk_retries += int(item.get("sdk_retries", {}).get("N", "0"))
+                lost = item.get("claim_lost_attempts", {}).get("N", "0")
+                contents.claim_lost_attempts += int(lost)
                 for later in item.get("duplicate_writers", {}).get("L", []):
                     contents.duplicates.append(
                         DuplicateAttempt(consumer, event_id, first, str(later.get("S", "?")))

@@ -73,6 +73,7 @@ def after_delivery(
         "events_published": len(published.event_ids) if pending_in_outbox == 0 else None,
         "appends_retried_by_the_sdk": published.retried_appends,
         "ledger_transactions_retried_by_the_sdk": sum(c.sdk_retries for c in ledgers.values()),
+        "refused_whole_claim_lost": sum(c.claim_lost_attempts for c in ledgers.values()),
         "events_appended": len(published.event_ids),
         "normal_events": len(normal),
         "poison_events": len(poison),
