@@ -35,8 +35,10 @@ class User:
     auth: dict[str, str]  # the bearer token, as a header
 
 
-async def sign_up(gateway: httpx.AsyncClient) -> User:
-    account = {"email": f"bench-chat-{uuid.uuid4().hex[:12]}@example.com", "password": PASSWORD}
+async def sign_up(gateway: httpx.AsyncClient, email: str | None = None) -> User:
+    """A new account (``email``, or a random one), logged in."""
+    email = email or f"bench-chat-{uuid.uuid4().hex[:12]}@example.com"
+    account = {"email": email, "password": PASSWORD}
     (await gateway.post("/api/v1/auth/register", json=account)).raise_for_status()
     deadline = time.monotonic() + 60
     while True:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from bench.chat.account import User
 
-SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG", "NVDA", "AMZN")
+# The offline replay provider's stocks that trade from its first day (services/market-data,
+# providers/replay.py: FB has no quote before its 2012 listing).
+SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
 QUESTIONS = (
     "What is the price of {symbol}?",
     "How volatile has {symbol} been over the last year?",
@@ -47,22 +49,36 @@ MESSAGES_PER_CONVERSATION = 10  # then the user starts a new one, as a trader wo
 
 
 @dataclass
-class LoadUser:
-    user: User
-    conversation_id: str = ""
+class Conversation:
+    id: str
     messages: int = 0
 
-    def needs_conversation(self) -> bool:
-        return not self.conversation_id or self.messages >= MESSAGES_PER_CONVERSATION
+
+@dataclass
+class LoadUser:
+    """A benchmark account and its conversations not answering a turn right now: chat
+    answers one turn of a conversation at a time (409 otherwise), so a turn picked while
+    every conversation is busy opens another, as a trader opens a second tab."""
+
+    user: User
+    idle_conversations: list[Conversation] = field(default_factory=list)
+
+    def take_conversation(self) -> Conversation | None:
+        return self.idle_conversations.pop() if self.idle_conversations else None
+
+    def give_back(self, conversation: Conversation) -> None:
+        if conversation.messages < MESSAGES_PER_CONVERSATION:
+            self.idle_conversations.append(conversation)
 
 
-async def start_conversation(client: httpx.AsyncClient, user: LoadUser) -> httpx.Response:
+async def start_conversation(
+    client: httpx.AsyncClient, user: LoadUser
+) -> tuple[httpx.Response, Conversation | None]:
     created = await client.post(
         "/api/v1/conversations", json={"title": "load"}, headers=user.user.auth
     )
-    if created.is_success:
-        user.conversation_id, user.messages = str(created.json()["id"]), 0
-    return created
+    conversation = Conversation(str(created.json()["id"])) if created.is_success else None
+    return created, conversation
 
 
 def pick_route(rng: random.Random) -> Route:
@@ -70,9 +86,15 @@ def pick_route(rng: random.Random) -> Route:
 
 
 async def send(
-    client: httpx.AsyncClient, route: Route, user: LoadUser, rng: random.Random
+    client: httpx.AsyncClient,
+    route: Route,
+    user: LoadUser,
+    rng: random.Random,
+    conversation: Conversation | None = None,
 ) -> httpx.Response:
-    """One request of ``route`` for ``user``; the caller times it and judges the answer."""
+    """One request of ``route`` for ``user`` (a chat turn in ``conversation``, which
+    the caller took from the user's idle ones); the caller times it and judges the
+    answer."""
     symbol = rng.choice(SYMBOLS)
     auth = user.user.auth
     if route is ROUTES[0]:
@@ -82,10 +104,12 @@ async def send(
     if route is ROUTES[2]:
         query = rng.choice(SEARCHES).format(symbol=symbol)
         return await client.post("/api/v1/search", json={"query": query, "k": 5}, headers=auth)
+    if conversation is None:
+        raise ValueError("a chat turn needs a conversation")
     question = rng.choice(QUESTIONS).format(symbol=symbol)
-    user.messages += 1
+    conversation.messages += 1
     return await client.post(
-        f"/api/v1/conversations/{user.conversation_id}/messages",
+        f"/api/v1/conversations/{conversation.id}/messages",
         json={"content": question},
         headers={**auth, "Accept": "application/json"},
     )

@@ -15,6 +15,7 @@ import httpx
 from mix import (
     CONVERSATION_ROUTE,
     ROUTES,
+    Conversation,
     LoadUser,
     Route,
     failure_of,
@@ -74,11 +75,28 @@ async def run_at_rate(
     async def one(index: int) -> None:
         route = pick_route(rng)
         user = users[index % len(users)]
-        if route is ROUTES[3] and user.needs_conversation():
-            created = await timed(CONVERSATION_ROUTE, lambda: start_conversation(client, user))
-            if not created:
+        if route is not ROUTES[3]:
+            await timed(route, lambda: send(client, route, user, rng))
+            return
+        conversation = user.take_conversation()
+        if conversation is None:
+            conversation = await timed_start(user)
+            if conversation is None:
                 return
-        await timed(route, lambda: send(client, route, user, rng))
+        turn = conversation
+        await timed(route, lambda: send(client, route, user, rng, turn))
+        user.give_back(conversation)
+
+    async def timed_start(user: LoadUser) -> Conversation | None:
+        created: list[Conversation] = []
+
+        async def call() -> httpx.Response:
+            response, conversation = await start_conversation(client, user)
+            created.extend([conversation] if conversation else [])
+            return response
+
+        await timed(CONVERSATION_ROUTE, call)
+        return created[0] if created else None
 
     begin = time.perf_counter()
     reported = 0

@@ -9,6 +9,11 @@ embedded emulator and the five services, chat on its offline engine):
           sampled every 5 s. Growth: the median of the last minute against the median
           of the first minute after ``--warm-up-minutes`` (2).
 
+After each phase: every service's own per-route latency, read by an admin from the ops
+API (`inside.py`), the CPU each service, the emulator and this client spent (`cpu.py`),
+and the AWS requests each service made, from the emulator's access log (`aws_calls.py`):
+where the client's time went.
+
 Targets: 0 errors in both phases; every service's RSS grows less than 10 % in the soak.
 Writes bench/results/load.json.
 
@@ -24,6 +29,8 @@ import json
 import os
 import random
 import sys
+import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -34,6 +41,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import httpx
+from aws_calls import AccessLog, access_log_environment, aws_call_figures
+from cpu import cpu_figures, cpu_seconds, stack_processes
+from inside import ADMIN_EMAIL, service_routes, sign_up_admin
 from memory import RssSamples, sample_rss, service_processes
 from mix import ROUTES, LoadUser, send, start_conversation
 from pacing import LoadFigures, run_at_rate
@@ -48,12 +58,18 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS_FILE = ROOT / "bench" / "results" / "load.json"
 TARGET_RSS_GROWTH_PERCENT = 10.0
 # What the benchmark does not measure: the per-user and per-address rate limits (raised
-# by bench/web's stack), the tokens' 15-minute life (a soak outlives it) and chat's
-# daily token budget (the soak's turns would spend it).
+# by bench/web's stack), the registrations per address (its users and the admin sign up
+# from one), the tokens' 15-minute life (a soak outlives it) and chat's daily token
+# budget (the soak's turns would spend it).
 STACK_ENV = {
+    "MARKETSCOPE_GATEWAY_REGISTRATIONS_PER_IP": "100",
     "MARKETSCOPE_GATEWAY_ACCESS_TOKEN_MINUTES": "60",
     "MARKETSCOPE_CHAT_DAILY_TOKEN_BUDGET": "1000000000",
+    "MARKETSCOPE_GATEWAY_ADMIN_EMAILS": json.dumps([ADMIN_EMAIL]),
 }
+# The ops API's window: the load phase (60 s) and the preparation's few requests, or
+# the soak's last five minutes.
+INSIDE_MINUTES = 5
 
 
 @dataclass(frozen=True)
@@ -99,9 +115,12 @@ async def prepare_users(client: httpx.AsyncClient, count: int) -> list[LoadUser]
     users = [LoadUser(await sign_up(client)) for _ in range(count)]
     rng = random.Random(0)
     for user in users:
-        (await start_conversation(client, user)).raise_for_status()
+        created, conversation = await start_conversation(client, user)
+        created.raise_for_status()
         for route in ROUTES:
-            (await send(client, route, user, rng)).raise_for_status()
+            (await send(client, route, user, rng, conversation)).raise_for_status()
+        if conversation is not None:
+            user.give_back(conversation)
     return users
 
 
@@ -156,12 +175,46 @@ def print_phase(title: str, phase: dict[str, Any]) -> None:
             f"  {name:<46} {row['count']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} "
             f"{row['p99_ms']:>8} {row['errors']:>7}"
         )
+    cpu = phase.get("cpu")
+    if cpu:
+        log(
+            f"  CPU: {cpu['cores_busy']} of {cpu['cores_available']} cores busy; "
+            + ", ".join(
+                f"{name} {part['cores']} ({part['ms_per_request']} ms/request)"
+                for name, part in cpu["by_part"].items()
+            )
+        )
+    aws = phase.get("aws_requests")
+    if aws:
+        log(
+            f"  AWS requests: {aws['total']} ({aws['per_rest_request']} per REST request); "
+            + ", ".join(
+                f"{caller} {entry['per_rest_request']}"
+                + " ("
+                + ", ".join(f"{op} {n}" for op, n in list(entry["operations"].items())[:4])
+                + ")"
+                for caller, entry in aws["by_caller"].items()
+            )
+        )
     ping = phase["websocket"]["ping_round_trip"]
     if ping.get("count"):
         log(
             f"  {'WebSocket ping -> pong':<46} {ping['count']:>6} {ping['p50_ms']:>8} "
             f"{ping['p95_ms']:>8} {ping['p99_ms']:>8} {phase['websocket']['errors']:>7}"
         )
+
+
+def print_inside(title: str, inside: dict[str, Any]) -> None:
+    log(f"  {title}, inside each service (its own recorder, last {INSIDE_MINUTES} min):")
+    for service, routes in inside.items():
+        if "status" in routes:
+            log(f"    {service}: {routes['status']} ({routes['detail']})")
+            continue
+        for route, row in list(routes.items())[:6]:
+            log(
+                f"    {service + ' ' + route:<52} {row['requests']:>6} {row['p50_ms']!s:>8} "
+                f"{row['p95_ms']!s:>8} {row['p99_ms']!s:>8} {row['errors']:>7}"
+            )
 
 
 def progress(label: str, total_s: float) -> Any:
@@ -173,10 +226,13 @@ def progress(label: str, total_s: float) -> Any:
     return report
 
 
-async def measure(gateway: str, up_pid: int, params: Params) -> dict[str, Any]:
+async def measure(
+    gateway: str, up_pid: int, params: Params, access_log: AccessLog
+) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
     async with httpx.AsyncClient(base_url=gateway, timeout=30, limits=limits) as client:
         log(f"{params.users} users, a conversation each, every route once")
+        admin = await sign_up_admin(client)
         users = await prepare_users(client, params.users)
         sockets = SocketFigures()
         clients, readers = await open_clients(
@@ -185,15 +241,35 @@ async def measure(gateway: str, up_pid: int, params: Params) -> dict[str, Any]:
         log(f"{params.sockets} WebSocket clients subscribed")
         try:
             log(f"load: {params.rate:g} requests/s for {params.seconds:g} s")
+            processes = stack_processes(up_pid)
+            cpu_before, began = cpu_seconds(processes), time.perf_counter()
+            access_log.mark()
             load = await run_at_rate(
                 client, users, rate=params.rate, seconds=params.seconds, seed=params.seed,
                 on_second=progress("load", params.seconds),
             )  # fmt: skip
             results: dict[str, Any] = {"load": phase_figures(load, sockets, params.seconds)}
+            results["load"]["cpu"] = cpu_figures(
+                cpu_before,
+                cpu_seconds(processes),
+                seconds=time.perf_counter() - began,
+                requests=results["load"]["requests_answered"],
+            )
+            results["load"]["aws_requests"] = aws_call_figures(
+                access_log.since_mark(), results["load"]["requests_answered"]
+            )
+            results["load"]["inside"] = await service_routes(client, admin, INSIDE_MINUTES)
             print_phase("load", results["load"])
+            print_inside("load", results["load"]["inside"])
             if params.soak_minutes > 0:
+                access_log.mark()
                 results["soak"] = await soak(client, users, up_pid, sockets, params)
+                results["soak"]["aws_requests"] = aws_call_figures(
+                    access_log.since_mark(), results["soak"]["requests_answered"]
+                )
+                results["soak"]["inside"] = await service_routes(client, admin, INSIDE_MINUTES)
                 print_phase("soak", results["soak"])
+                print_inside("soak", results["soak"]["inside"])
         finally:
             await close_clients(clients, readers)
     return results
@@ -211,6 +287,8 @@ async def soak(
     sockets.reset()
     samples = RssSamples()
     sampler = asyncio.create_task(sample_rss(service_processes(up_pid), samples))
+    processes = stack_processes(up_pid)
+    cpu_before, began = cpu_seconds(processes), time.perf_counter()
     try:
         figures = await run_at_rate(
             client, users, rate=params.rate, seconds=seconds, seed=params.seed + 1,
@@ -221,6 +299,12 @@ async def soak(
         with contextlib.suppress(asyncio.CancelledError):
             await sampler
     phase = phase_figures(figures, sockets, seconds)
+    phase["cpu"] = cpu_figures(
+        cpu_before,
+        cpu_seconds(processes),
+        seconds=time.perf_counter() - began,
+        requests=phase["requests_answered"],
+    )
     growth = samples.growth(params.warm_up_minutes * 60)
     phase["rss"] = growth
     phase["rss_samples"] = samples.by_service
@@ -250,9 +334,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = datetime.now(UTC)
     load_at_start = list(os.getloadavg())
     log("starting marketscope up on free ports")
-    with running_stack(prefix="marketscope-bench-load-", env_overrides=STACK_ENV) as stack:
-        log(f"stack ready at {stack.web_url}")
-        results = asyncio.run(measure(stack.web_url, stack.pid, params))
+    with tempfile.TemporaryDirectory(prefix="marketscope-bench-load-") as folder:
+        access_log = AccessLog(Path(folder) / "emulator-access.log")
+        environment = {**STACK_ENV, **access_log_environment(access_log.path)}
+        with running_stack(prefix="marketscope-bench-load-", env_overrides=environment) as stack:
+            log(f"stack ready at {stack.web_url}")
+            results = asyncio.run(measure(stack.web_url, stack.pid, params, access_log))
     checks = verdict(results)
     report = {
         "benchmark": "load",

@@ -166,6 +166,23 @@ async def test_a_second_question_waits_for_the_first_answer(make_service: Any) -
         await service.ask(caller, conversation.id, "second")
 
 
+async def test_the_answer_is_stored_before_its_last_event(make_service: Any) -> None:
+    """A client that asks again on seeing ``message.completed`` is never told the first
+    question is still being answered."""
+    service, _ = make_service([ModelReply("one"), ModelReply("two")])
+    caller = user()
+    conversation = await service.start(caller.user_id, None)
+    turn = await service.ask(caller, conversation.id, "first")
+    seen_at_the_end: list[str] = []
+    async for event in turn.events():
+        if event.type == "message.completed":
+            state = await service.get(caller.user_id, conversation.id)
+            seen_at_the_end = [m.role for m in state.messages]
+    assert seen_at_the_end == ["user", "assistant"]
+    second = await service.ask(caller, conversation.id, "second")  # no ConversationConflict
+    assert [e.type async for e in second.events()][-1] == "message.completed"
+
+
 async def test_history_keeps_whole_turns_newest_first_within_the_context(
     make_service: Any,
 ) -> None:

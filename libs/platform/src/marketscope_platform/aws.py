@@ -54,7 +54,10 @@ class AwsClients:
         *,
         session: AioSession | None = None,
         max_pool_connections: int = 50,
+        app_id: str | None = None,
     ) -> None:
+        """``app_id`` goes into every request's User-Agent (``app/<id>``): what CloudTrail,
+        or the emulator's access log, says made the call."""
         self.settings = settings or AwsSettings()
         self._session = session or get_session()
         self._config = AioConfig(
@@ -62,6 +65,7 @@ class AwsClients:
             connect_timeout=5,
             read_timeout=40,
             max_pool_connections=max_pool_connections,
+            user_agent_appid=app_id,
         )
         self._stack = AsyncExitStack()
         self._clients: dict[str, Any] = {}

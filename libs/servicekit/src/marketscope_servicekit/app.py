@@ -119,7 +119,7 @@ def create_service_app(
 
     @asynccontextmanager
     async def running_service(app: FastAPI) -> AsyncIterator[None]:
-        async with AwsClients(aws_settings) as aws:
+        async with AwsClients(aws_settings, app_id=f"marketscope-{name}") as aws:
             stop = asyncio.Event()
             flusher = asyncio.create_task(
                 metrics.run(await aws.client("cloudwatch"), stop, interval=metrics_interval)

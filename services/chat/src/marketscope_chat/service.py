@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -28,7 +28,7 @@ from marketscope_chat.prompts import SYSTEM_PROMPT
 from marketscope_chat.recording import answer_events
 from marketscope_chat.spending import Spending, UsageSummary
 from marketscope_chat.store import ConversationPage, ConversationRepository
-from marketscope_chat.stream_events import TurnEvent
+from marketscope_chat.stream_events import ErrorEvent, MessageCompleted, TurnEvent
 from marketscope_chat.tools.toolbox import Toolbox
 from marketscope_chat.turns import Turn, TurnSettings
 from marketscope_events import CATALOG
@@ -60,27 +60,45 @@ class ChatSettings:
 
 
 class PreparedTurn:
-    """A turn ready to stream; `events` yields the answer's events as they happen."""
+    """A turn ready to stream; `events` yields the answer's events as they happen.
+
+    A stored conversation's answer is written before the turn's last event (``message.
+    completed`` or ``error``) leaves: a client that sends its next message on seeing it
+    finds the turn answered, never "still being answered". A client that goes away
+    before the end leaves the answer to be stored in the background.
+    """
 
     def __init__(
         self,
         turn: Turn,
-        on_done: Callable[[Turn], object] | None = None,
+        store: Callable[[Turn], Awaitable[None]] | None = None,
+        in_background: Callable[[Turn], object] | None = None,
         *,
         question_id: str | None = None,
     ) -> None:
         self.turn = turn
         self.message_id = turn.message_id
         self.question_id = question_id
-        self._on_done = on_done
+        self._store = store
+        self._in_background = in_background
 
     async def events(self) -> AsyncIterator[TurnEvent]:
+        stored = False
         try:
+            held: list[TurnEvent] = []
             async for event in self.turn.events():
+                if isinstance(event, MessageCompleted | ErrorEvent):
+                    held.append(event)  # the outcome is whole once the turn is exhausted
+                    continue
+                yield event
+            if self._store is not None:
+                await self._store(self.turn)
+            stored = True
+            for event in held:
                 yield event
         finally:
-            if self._on_done is not None:
-                self._on_done(self.turn)
+            if not stored and self._in_background is not None:
+                self._in_background(self.turn)
 
 
 class ChatService:
@@ -189,14 +207,15 @@ class ChatService:
             content,
         )
 
-        def record(done: Turn) -> None:
-            task = asyncio.create_task(
-                self._record(done, state, question_id, version + 1, expires_at)
-            )
+        async def store(done: Turn) -> None:
+            await self._record(done, state, question_id, version + 1, expires_at)
+
+        def store_in_background(done: Turn) -> None:
+            task = asyncio.create_task(store(done))
             self._recording.add(task)
             task.add_done_callback(self._recording.discard)
 
-        return PreparedTurn(turn, record, question_id=question_id)
+        return PreparedTurn(turn, store, store_in_background, question_id=question_id)
 
     async def complete(self, identity: Identity, messages: Sequence[Message]) -> PreparedTurn:
         """A turn over messages the client keeps (the OpenAI-compatible door): the same

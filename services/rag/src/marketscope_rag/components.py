@@ -19,6 +19,7 @@ from marketscope_rag.documents.objects import DocumentObjects
 from marketscope_rag.embeddings.base import Embedder
 from marketscope_rag.embeddings.minilm import MiniLMEmbedder
 from marketscope_rag.embeddings.openai import OpenAIEmbedder
+from marketscope_rag.embeddings.query_cache import QUERY_VECTORS_KEPT, QueryVectorCache
 from marketscope_rag.embeddings.tokens import TokenCounter
 from marketscope_rag.handlers import DocumentEventHandlers
 from marketscope_rag.indexing.chunking import Chunker
@@ -49,11 +50,14 @@ def build_embedder(settings: Settings) -> Embedder:
     return MiniLMEmbedder()
 
 
-def open_index(path: Path, embedder: Embedder) -> tuple[VectorIndex, ChunkIndex]:
+def open_index(
+    path: Path, embedder: Embedder, *, query_vectors_kept: int = QUERY_VECTORS_KEPT
+) -> tuple[VectorIndex, ChunkIndex]:
     """The Chroma collection (which the reconciler lists) and the index over it."""
     vectors = VectorIndex(path, embedder)
     try:
-        return vectors, ChunkIndex(vectors, embedder)
+        cache = QueryVectorCache(embedder, kept=query_vectors_kept)
+        return vectors, ChunkIndex(vectors, embedder, query_vectors=cache)
     except BaseException:
         vectors.close()
         raise
@@ -93,7 +97,12 @@ async def build_components(
     )
     embedder = await asyncio.to_thread(build_embedder, settings)
     # Opened last: nothing after it can fail and leave the directory locked.
-    vectors, index = await asyncio.to_thread(open_index, settings.index_path, embedder)
+    vectors, index = await asyncio.to_thread(
+        open_index,
+        settings.index_path,
+        embedder,
+        query_vectors_kept=settings.query_vectors_kept,
+    )
     usage = UsageLedger(
         dynamodb,
         settings.table_name,

@@ -10,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 
 from marketscope_events.catalog import queue_name
 from marketscope_platform.topology import DOCUMENTS_BUCKET, SERVICES
+from marketscope_rag.embeddings.query_cache import QUERY_VECTORS_KEPT
 from marketscope_servicekit import ServiceSettings
 
 SERVICE = SERVICES["rag"]
@@ -44,6 +45,9 @@ class Settings(ServiceSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_embedding_model: str = "text-embedding-3-small"
+    query_vectors_kept: int = Field(
+        default=QUERY_VECTORS_KEPT, ge=0, description="Recent queries' vectors kept; 0: off"
+    )
     poll_wait_seconds: int = Field(default=10, ge=0, le=20)
     # Off only where many short-lived apps share one table (the test suite): each would
     # otherwise re-embed every document the others left there.

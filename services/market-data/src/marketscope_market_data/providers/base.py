@@ -51,19 +51,21 @@ class MarketDataProvider(ABC):
         return True
 
 
+PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close")
+
+
 def bars_from_frame(frame: pd.DataFrame) -> list[Bar]:
-    """Bars from a frame indexed by date with open/high/low/close/adj_close/volume."""
+    """Bars from a frame indexed by date with open/high/low/close/adj_close/volume.
+
+    Column by column (``tolist`` gives Python floats and ints at once): ``iterrows``
+    builds a Series per row, and was a fifth of the service's CPU under load.
+    """
+    days = pd.DatetimeIndex(frame.index).date
+    columns = (frame[name].astype(float).tolist() for name in PRICE_COLUMNS)
+    volumes = frame["volume"].astype("int64").tolist()
     return [
-        Bar(
-            date=pd.Timestamp(day).date(),
-            open=float(row.open),
-            high=float(row.high),
-            low=float(row.low),
-            close=float(row.close),
-            adj_close=float(row.adj_close),
-            volume=int(row.volume),
-        )
-        for day, row in frame.iterrows()
+        Bar(date=day, open=o, high=h, low=low, close=c, adj_close=adj, volume=volume)
+        for day, o, h, low, c, adj, volume in zip(days, *columns, volumes, strict=True)
     ]
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Literal
 
 from marketscope_rag.embeddings.base import Embedder, Vectors
+from marketscope_rag.embeddings.query_cache import QueryVectorCache
 from marketscope_rag.search.dedup import ChunkKey, DuplicateCollapser
 from marketscope_rag.search.lexical_index import LexicalSnapshot, tokenize
 from marketscope_rag.search.records import TAG_KEY, ChunkRecord
@@ -62,9 +63,19 @@ class Hit:
 
 
 class ChunkIndex:
-    def __init__(self, vectors: VectorIndex, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        vectors: VectorIndex,
+        embedder: Embedder,
+        *,
+        query_vectors: QueryVectorCache | None = None,
+    ) -> None:
         self._vectors = vectors
         self.embedder = embedder
+        # Not ``or``: an empty cache has length 0 and is falsy.
+        if query_vectors is None:
+            query_vectors = QueryVectorCache(embedder, kept=0)
+        self.query_vectors = query_vectors
         self._write = threading.Lock()
         self._records = {record.chunk_id: record for record in vectors.all_records()}
         self._tokens = {cid: tokenize(r.search_text) for cid, r in self._records.items()}
@@ -150,7 +161,7 @@ class ChunkIndex:
         vector_ranked: list[tuple[ChunkRecord, float]] = []
         lexical_ranked: list[tuple[str, float]] = []
         if mode != "bm25":
-            query_vector = self.embedder.embed([query])[0]
+            query_vector = self.query_vectors.vector(query)
             where = _where(owners, document_ids, tags)
             vector_ranked = self._vectors.query(query_vector, min(depth, len(self)), where)
         if mode != "vector":
