@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from marketscope_platform.aws import AwsClients
 
@@ -72,3 +74,94 @@ async def test_racing_conditional_writes_pass_their_condition_one_at_a_time(
         await dynamodb.delete_table(TableName=table)
     assert sum(passed) == 20
     assert len(item["Item"]["ids"]["SS"]) == 20
+
+
+async def _keyed_table(dynamodb: Any) -> str:
+    table = f"fidelity-{uuid.uuid4().hex[:8]}"
+    await dynamodb.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return table
+
+
+def _key(pk: str, sk: int) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"N": str(sk)}}
+
+
+async def _items(dynamodb: Any, table: str) -> dict[tuple[str, str], dict[str, Any]]:
+    found = await dynamodb.scan(TableName=table, ConsistentRead=True)
+    return {(i["pk"]["S"], i["sk"]["N"]): i for i in found["Items"]}
+
+
+async def test_a_cancelled_transaction_leaves_every_item_as_it_was(aws: AwsClients) -> None:
+    """Its earlier actions applied, a later condition fails: nothing of it stays."""
+    dynamodb = await aws.client("dynamodb")
+    table = await _keyed_table(dynamodb)
+    try:
+        await dynamodb.put_item(TableName=table, Item={**_key("s", 1), "v": {"N": "1"}})
+        await dynamodb.put_item(TableName=table, Item={**_key("s", 2), "v": {"N": "1"}})
+        before = await _items(dynamodb, table)
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            await dynamodb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": table, "Item": {**_key("s", 3), "v": {"N": "9"}}}},
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": _key("s", 1),
+                            "UpdateExpression": "SET v = :v",
+                            "ExpressionAttributeValues": {":v": {"N": "2"}},
+                        }
+                    },
+                    {"Delete": {"TableName": table, "Key": _key("s", 2)}},
+                    {
+                        "ConditionCheck": {
+                            "TableName": table,
+                            "Key": _key("s", 4),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        after = await _items(dynamodb, table)
+        await dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {**_key("s", 3), "v": {"N": "3"}}}},
+                {"Delete": {"TableName": table, "Key": _key("s", 2)}},
+            ]
+        )
+        committed = await _items(dynamodb, table)
+    finally:
+        await dynamodb.delete_table(TableName=table)
+    assert after == before
+    assert sorted(committed) == [("s", "1"), ("s", "3")]
+    assert committed[("s", "3")]["v"] == {"N": "3"}
+
+
+async def test_a_refused_transaction_naming_one_item_twice_changes_nothing(
+    aws: AwsClients,
+) -> None:
+    dynamodb = await aws.client("dynamodb")
+    table = await _keyed_table(dynamodb)
+    try:
+        with pytest.raises(ClientError) as refused:
+            await dynamodb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": table, "Item": {**_key("t", 1), "v": {"N": "1"}}}},
+                    {"Delete": {"TableName": table, "Key": _key("t", 1)}},
+                ]
+            )
+        left = await _items(dynamodb, table)
+    finally:
+        await dynamodb.delete_table(TableName=table)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert left == {}

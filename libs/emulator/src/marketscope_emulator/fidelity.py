@@ -9,22 +9,34 @@ embedded emulator behaves like AWS. Applied once in the emulator process (``wsgi
   (a transaction likewise). moto checks, then writes, with nothing between them, and the
   server answers requests on many threads: two creations racing for a list's last place
   both pass a ``size(...) < :limit`` condition. Writes are serialised by one lock.
+- DynamoDB transactions: AWS's cost does not depend on the table's size. moto backs up
+  every table a transaction names by deep-copying it whole, once per action, so a
+  transaction on a table of a few thousand items took tens of milliseconds of the
+  emulator's one core and a service whose table grows (chat's conversations) slowed the
+  whole stack within minutes. The items the transaction names are backed up instead,
+  and put back if it is cancelled, as moto put back the tables.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from functools import wraps
+from types import SimpleNamespace
 from typing import Any
 
+import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
 from moto.sns.models import Subscription
 from moto.sqs.exceptions import QueueDoesNotExist
 
 logger = logging.getLogger(__name__)
 _APPLIED = "_marketscope_skips_deleted_queues"
 _ATOMIC = "_marketscope_atomic_writes"
+_ITEM_BACKUPS = "_marketscope_item_backups"
 DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 
 
@@ -63,6 +75,72 @@ def atomic_dynamodb_writes() -> None:
     setattr(DynamoDBBackend, _ATOMIC, True)
 
 
+def _table_as_is(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """``copy.deepcopy`` for moto's DynamoDB module, but a table is not copied."""
+    return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+Backup = tuple[Table, DynamoType, DynamoType | None, Item | None]
+
+
+def _backups(backend: DynamoDBBackend, actions: list[dict[str, Any]]) -> list[Backup]:
+    """A copy of each item a transaction names, as it is now (None: absent). An action
+    moto will refuse (unknown table, missing key) is skipped: it changes nothing."""
+    found: list[Backup] = []
+    for action in actions:
+        operation = next(iter(action.values()), None)
+        if not isinstance(operation, dict):
+            continue
+        try:
+            table = backend.get_table(operation["TableName"])
+            attributes = operation.get("Key") or operation["Item"]
+            key_names = [table.hash_key_attr, table.range_key_attr]
+            key = {name: attributes[name] for name in key_names if name is not None}
+            hash_key, range_key = backend.get_keys_value(table, key)
+        except Exception:  # moto refuses this action itself, with AWS's error
+            continue
+        current = table.get_item(hash_key, range_key)
+        found.append((table, hash_key, range_key, copy.deepcopy(current)))
+    return found
+
+
+def _restore(backups: list[Backup]) -> None:
+    for table, hash_key, range_key, item in reversed(backups):  # the first copy wins
+        if range_key is None:
+            if item is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = item  # type: ignore[assignment]  # moto: hash-only tables
+        elif item is None:
+            table.items[hash_key].pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = item
+
+
+def item_backups_for_transactions() -> None:
+    """Back up the items a transaction names, not its tables."""
+    if getattr(DynamoDBBackend, _ITEM_BACKUPS, False):
+        return
+    # moto deep-copies the tables through its module's ``copy``; items still are copied.
+    setattr(dynamodb_models, "copy", SimpleNamespace(deepcopy=_table_as_is))  # noqa: B010
+    transact = DynamoDBBackend.transact_write_items
+
+    @wraps(transact)
+    def transact_with_item_backups(
+        self: DynamoDBBackend, transact_items: list[dict[str, Any]]
+    ) -> None:
+        backups = _backups(self, transact_items)
+        try:
+            transact(self, transact_items)
+        except BaseException:
+            _restore(backups)
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_with_item_backups  # type: ignore[method-assign]
+    setattr(DynamoDBBackend, _ITEM_BACKUPS, True)
+
+
 def apply() -> None:
     skip_deliveries_to_deleted_queues()
+    item_backups_for_transactions()  # first: the lock below then covers it
     atomic_dynamodb_writes()
