@@ -84,8 +84,8 @@ async def run_at_rate(
             if conversation is None:
                 return
         turn = conversation
-        await timed(route, lambda: send(client, route, user, rng, turn))
-        user.give_back(conversation)
+        if await timed(route, lambda: send(client, route, user, rng, turn)):
+            user.give_back(conversation)  # not after a failure: the turn may still run
 
     async def timed_start(user: LoadUser) -> Conversation | None:
         created: list[Conversation] = []

@@ -224,3 +224,24 @@ async def test_portfolio_risk_of_an_unknown_symbol_is_not_found(app_client: AppC
         )
     assert response.status_code == 404, response.text
     assert response.json()["symbol"] == "NOPE"
+
+
+async def test_a_days_history_leaves_memory_once_the_replay_moves_on(
+    app_client: AppClient, dataset
+):
+    """Each replayed day asks for a new span: only the latest day's copy stays."""
+    provider, s = aliased(dataset, date(2011, 3, 1), apple="AAPL")
+    async with app_client([provider]) as client:
+        cache = client.app.state.components.service.cache
+        ends = []
+        for _ in range(5):
+            answer = await client.get(f"/history/{s['apple']}", params={"period": "6mo"})
+            assert answer.status_code == 200, answer.text
+            ends.append(answer.json()["end"])
+            provider.clock.advance()
+        kept = [key for key in cache._memory if key.startswith(f"history:{s['apple']}:")]
+        stale = [key for key in cache._last_known if key.startswith(f"history:{s['apple']}:")]
+    assert len(set(ends)) == 5  # five days, five spans
+    assert len(kept) == 1
+    assert kept[0].endswith(ends[-1])
+    assert len(stale) <= 1

@@ -138,3 +138,19 @@ async def test_watchlists_are_saved_per_owner_and_their_symbols_watched(aws, pro
     assert saved.updated_at == now
     assert await watchlists.get(owner) == saved
     assert {symbol, "AAPL"} <= await watchlists.watched_symbols()
+
+
+async def test_every_watchlist_is_watched_past_one_batch_and_no_cache_item_is_read(
+    aws, provisioned
+):
+    """More watchlists than one BatchGetItem takes (100), next to cache items whose values
+    hold no symbols: each watchlist's symbols, nothing else."""
+    dynamodb = await aws.client("dynamodb")
+    watchlists = WatchlistRepository(dynamodb, TABLE)
+    symbols = [unique_symbol() for _ in range(120)]
+    for symbol in symbols:
+        await watchlists.put(unique("owner"), [symbol])
+    await CacheItemStore(dynamodb, TABLE, lambda: datetime.now(UTC)).put(
+        f"history:{unique_symbol()}", CacheItem('{"bars": []}', fresh_until=1e12, expires_at=2e12)
+    )
+    assert set(symbols) <= await watchlists.watched_symbols()

@@ -76,6 +76,12 @@ class TieredCache:
     def _now(self) -> float:
         return self._clock().timestamp()
 
+    def forget(self, key: str) -> None:
+        """Drop ``key``'s fresh and stale copies from memory (the table's item expires on
+        its own): a key no request will ask for again, such as yesterday's history."""
+        self._memory.pop(key, None)
+        self._last_known.pop(key, None)
+
     async def get_or_fetch(
         self,
         key: str,

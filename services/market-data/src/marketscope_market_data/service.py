@@ -148,6 +148,8 @@ class MarketDataService:
         self._reports: LRUCache[
             tuple[object, ...], IndicatorsResponse | RiskResponse | PortfolioRiskResponse
         ] = LRUCache(maxsize=2048)
+        # Per symbol, interval and span: the cache key of its latest history.
+        self._history_keys: LRUCache[str, str] = LRUCache(maxsize=4096)
 
     # ------------------------------------------------------------------ quotes
 
@@ -211,6 +213,7 @@ class MarketDataService:
     async def history(self, symbol: str, interval: Interval, span: DateSpan) -> HistoryResponse:
         today = self.chain.today()
         key = f"history:{symbol}:{interval}:{span.key(today)}"
+        self._supersede(f"{symbol}:{interval}:{span}", key)
         cached = await self.cache.get_or_fetch(
             key,
             History,
@@ -222,6 +225,15 @@ class MarketDataService:
         if history.bars:
             start, end = history.bars[0].date, history.bars[-1].date
         return HistoryResponse(**history.model_dump(), start=start, end=end, stale=cached.stale)
+
+    def _supersede(self, span_of_symbol: str, key: str) -> None:
+        """A span that ends today has a new key each day (each replayed day, every few
+        seconds when replaying): the day before's copy is never asked for again, and
+        would otherwise stay in memory until the cache's bound (10,000 histories)."""
+        previous = self._history_keys.get(span_of_symbol)
+        self._history_keys[span_of_symbol] = key
+        if previous is not None and previous != key:
+            self.cache.forget(previous)
 
     async def indicators(self, symbol: str, names: Sequence[IndicatorName]) -> IndicatorsResponse:
         history = await self.history(symbol, "1d", INDICATOR_SPAN)

@@ -7,6 +7,7 @@ items late (the emulator never does), so every read here ignores them itself.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -28,17 +29,21 @@ from marketscope_events import (
 )
 from marketscope_events.aws_errors import error_code
 from marketscope_events.catalog import QuoteUpdated
+from marketscope_events.store.table import STREAMS_INDEX
 from marketscope_events.timeutil import Clock, utc_now
 from marketscope_market_data.errors import StoreUnavailable
 from marketscope_market_data.schemas import Quote, Watchlist
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef, ScanInputTypeDef
+    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
 
 STREAM_PREFIX = "Quote#"
 CACHE_PREFIX = "Cache#"
 WATCHLIST_PREFIX = "Watchlist#"
+WATCHLIST_CATEGORY = "Watchlist"  # in the table's sparse category index, `streams`
+BATCH_GET_LIMIT = 100
+BATCH_GET_ATTEMPTS = 5
 # The event catalog's symbol pattern: indices such as ^GSPC are quoted but not streamed.
 _EVENT_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=]{0,14}$")
 _APPEND_ATTEMPTS = 3
@@ -261,6 +266,7 @@ class WatchlistRepository(_Table):
                 TableName=self._table,
                 Item={
                     **self._key(WATCHLIST_PREFIX + owner),
+                    "stream_category": {"S": WATCHLIST_CATEGORY},
                     "symbols": {"S": json.dumps(symbols)},
                     "updated_at": {"S": updated_at.isoformat()},
                 },
@@ -268,20 +274,48 @@ class WatchlistRepository(_Table):
         return watchlist
 
     async def watched_symbols(self) -> set[str]:
-        """Every symbol on any watchlist: a filtered scan, paid once per refresh."""
-        symbols: set[str] = set()
-        request: ScanInputTypeDef = {
+        """Every symbol on any watchlist, paid once per refresh: the watchlists' keys from
+        the table's sparse category index (each watchlist item is in category
+        ``Watchlist``), then their symbols in batches of 100. A scan read the whole
+        table for them, the quote cache's histories included."""
+        keys: list[dict[str, Any]] = []
+        request: QueryInputTypeDef = {
             "TableName": self._table,
-            "FilterExpression": "begins_with(pk, :prefix)",
-            "ExpressionAttributeValues": {":prefix": {"S": WATCHLIST_PREFIX}},
-            "ProjectionExpression": "symbols",
+            "IndexName": STREAMS_INDEX,
+            "KeyConditionExpression": "stream_category = :category",
+            "ExpressionAttributeValues": {":category": {"S": WATCHLIST_CATEGORY}},
         }
         while True:
-            with self._translated("scan"):
-                response = await self._db.scan(**request)
-            for item in response.get("Items", []):
-                symbols.update(json.loads(item["symbols"]["S"]))
+            with self._translated("query"):
+                response = await self._db.query(**request)
+            keys.extend({"pk": i["pk"], "sk": i["sk"]} for i in response.get("Items", []))
             last = response.get("LastEvaluatedKey")
             if not last:
-                return symbols
+                break
             request["ExclusiveStartKey"] = last
+        symbols: set[str] = set()
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            for item in await self._batch_get(keys[start : start + BATCH_GET_LIMIT]):
+                symbols.update(json.loads(item["symbols"]["S"]))
+        return symbols
+
+    async def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of ``keys`` (at most 100), asking again for what DynamoDB left
+        unprocessed (it may, under throttling)."""
+        found: list[dict[str, Any]] = []
+        wanted: dict[str, Any] = {
+            self._table: {"Keys": keys, "ProjectionExpression": "symbols", "ConsistentRead": True}
+        }
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            with self._translated("batch_get_item"):
+                response = await self._db.batch_get_item(RequestItems=wanted)
+            found.extend(response.get("Responses", {}).get(self._table, []))
+            wanted = response.get("UnprocessedKeys") or {}
+            if not wanted:
+                return found
+            await asyncio.sleep(0.05 * 2**attempt)
+        raise StoreUnavailable(
+            f"batch_get_item on {self._table} left watchlists unread after "
+            f"{BATCH_GET_ATTEMPTS} attempts",
+            dependency=self._table,
+        )

@@ -2,7 +2,8 @@
 
 Every service owns one table of this shape. Keys: ``pk`` (string) and ``sk`` (number: the
 stream version, 0 for single items). Two sparse indexes: ``streams`` (only the first event
-of a stream carries ``stream_category``) and ``outbox`` (only unpublished events carry
+of a stream carries ``stream_category``, and single items a service lists by category,
+such as market-data's watchlists) and ``outbox`` (only unpublished events carry
 ``outbox_status``). ``expires_at`` is the TTL attribute.
 """
 
