@@ -165,3 +165,44 @@ async def test_a_refused_transaction_naming_one_item_twice_changes_nothing(
         await dynamodb.delete_table(TableName=table)
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert left == {}
+
+
+async def test_a_key_query_reads_its_partition_in_order_and_pages(aws: AwsClients) -> None:
+    dynamodb = await aws.client("dynamodb")
+    table = await _keyed_table(dynamodb)
+    try:
+        for sk in (5, 1, 12, 3, 8):  # written out of order
+            await dynamodb.put_item(TableName=table, Item=_key("mine", sk))
+            await dynamodb.put_item(TableName=table, Item=_key("other", sk))
+        request: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "pk = :pk AND sk > :low",
+            "ExpressionAttributeValues": {":pk": {"S": "mine"}, ":low": {"N": "1"}},
+            "Limit": 2,
+        }
+        pages = []
+        while True:
+            page = await dynamodb.query(**request)
+            pages.append([int(item["sk"]["N"]) for item in page["Items"]])
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        backwards = await dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "mine"}},
+            ScanIndexForward=False,
+        )
+        missing = await dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "nobody"}},
+        )
+        everything = await dynamodb.scan(TableName=table)
+    finally:
+        await dynamodb.delete_table(TableName=table)
+    assert [sk for page in pages for sk in page] == [3, 5, 8, 12]
+    assert all(len(page) <= 2 for page in pages)
+    assert [int(i["sk"]["N"]) for i in backwards["Items"]] == [12, 8, 5, 3, 1]
+    assert missing["Items"] == []
+    assert len(everything["Items"]) == 10  # the table's other uses still see every item

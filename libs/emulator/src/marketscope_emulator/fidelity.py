@@ -15,6 +15,10 @@ embedded emulator behaves like AWS. Applied once in the emulator process (``wsgi
   emulator's one core and a service whose table grows (chat's conversations) slowed the
   whole stack within minutes. The items the transaction names are backed up instead,
   and put back if it is cancelled, as moto put back the tables.
+- DynamoDB queries on a table's key: AWS reads one partition. moto sorts every item of
+  the table and compares each one's hash key, so every query cost grew with the table
+  (chat's, a few queries per turn, took the emulator's core within a 10-minute soak).
+  A key query is given its own partition's items; index queries are left as they are.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ logger = logging.getLogger(__name__)
 _APPLIED = "_marketscope_skips_deleted_queues"
 _ATOMIC = "_marketscope_atomic_writes"
 _ITEM_BACKUPS = "_marketscope_item_backups"
+_PARTITION_QUERIES = "_marketscope_partition_queries"
+_QUERIED = threading.local()  # the partition a key query on this thread reads
+# Table.query(hash_key, comparison, values, limit, start, forward, projection, index_name)
+_INDEX_NAME_POSITION = 6
 DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 
 
@@ -140,7 +148,48 @@ def item_backups_for_transactions() -> None:
     setattr(DynamoDBBackend, _ITEM_BACKUPS, True)
 
 
+def partition_reads_for_key_queries() -> None:
+    """A query on the table's own key walks its partition, not the whole table."""
+    if getattr(Table, _PARTITION_QUERIES, False):
+        return
+    all_items, query = Table.all_items, Table.query
+
+    @wraps(all_items)
+    def items_of_the_queried_partition(self: Table) -> list[Item]:
+        queried = getattr(_QUERIED, "partition", None)
+        if queried is not None and queried[0] is self:
+            return list(queried[1])
+        return all_items(self)
+
+    @wraps(query)
+    def query_one_partition(self: Table, hash_key: DynamoType, *args: Any, **kwargs: Any) -> Any:
+        if len(args) > _INDEX_NAME_POSITION:
+            index_name = args[_INDEX_NAME_POSITION]
+        else:
+            index_name = kwargs.get("index_name")
+        if index_name:
+            return query(self, hash_key, *args, **kwargs)
+        found = self.items.get(hash_key)  # get: the table's defaultdict must not grow
+        if found is None:
+            partition: list[Item] = []
+        elif self.range_key_attr:
+            ranges = dict(found)  # a copy: a write may change the partition meanwhile
+            partition = [ranges[key] for key in sorted(ranges)]
+        else:
+            partition = [found]  # type: ignore[list-item]  # moto: hash-only tables
+        _QUERIED.partition = (self, partition)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _QUERIED.partition = None
+
+    setattr(Table, "all_items", items_of_the_queried_partition)  # noqa: B010
+    setattr(Table, "query", query_one_partition)  # noqa: B010
+    setattr(Table, _PARTITION_QUERIES, True)
+
+
 def apply() -> None:
     skip_deliveries_to_deleted_queues()
     item_backups_for_transactions()  # first: the lock below then covers it
     atomic_dynamodb_writes()
+    partition_reads_for_key_queries()
