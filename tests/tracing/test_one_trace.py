@@ -176,10 +176,15 @@ async def test_an_analysis_request_is_one_trace_to_its_completion(stack: Stack) 
     assert requested.status_code == 202, requested.text
 
     async with AwsClients(stack.aws_settings) as aws:
+        # The worker's span ends (and is exported) after the job has published its
+        # AnalysisCompleted, which the gateway may handle and export first.
         spans = await spans_once(
             aws,
             traceparent,
-            lambda found: GATEWAY in consumer_spans(found, "AnalysisCompleted"),
+            lambda found: (
+                GATEWAY in consumer_spans(found, "AnalysisCompleted")
+                and "marketscope-chat" in consumer_spans(found, "AnalysisRequested")
+            ),
         )
 
     chat = "marketscope-chat"
