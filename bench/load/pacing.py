@@ -88,15 +88,15 @@ async def run_at_rate(
             user.give_back(conversation)  # not after a failure: the turn may still run
 
     async def timed_start(user: LoadUser) -> Conversation | None:
-        created: list[Conversation] = []
+        created: Conversation | None = None
 
         async def call() -> httpx.Response:
-            response, conversation = await start_conversation(client, user)
-            created.extend([conversation] if conversation else [])
+            nonlocal created
+            response, created = await start_conversation(client, user)
             return response
 
         await timed(CONVERSATION_ROUTE, call)
-        return created[0] if created else None
+        return created
 
     begin = time.perf_counter()
     reported = 0

@@ -226,6 +226,32 @@ def progress(label: str, total_s: float) -> Any:
     return report
 
 
+class PhaseCosts:
+    """What a phase cost, from `start` to `finish`: the CPU of every process of the stack
+    and of this client, and the AWS requests each service made."""
+
+    def __init__(self, up_pid: int, access_log: AccessLog) -> None:
+        self._processes = stack_processes(up_pid)
+        self._access_log = access_log
+        self._cpu: dict[str, float] = {}
+        self._began = 0.0
+
+    def start(self) -> None:
+        self._cpu, self._began = cpu_seconds(self._processes), time.perf_counter()
+        self._access_log.mark()
+
+    def finish(self, requests: int) -> dict[str, Any]:
+        return {
+            "cpu": cpu_figures(
+                self._cpu,
+                cpu_seconds(self._processes),
+                seconds=time.perf_counter() - self._began,
+                requests=requests,
+            ),
+            "aws_requests": aws_call_figures(self._access_log.since_mark(), requests),
+        }
+
+
 async def measure(
     gateway: str, up_pid: int, params: Params, access_log: AccessLog
 ) -> dict[str, Any]:
@@ -241,32 +267,21 @@ async def measure(
         log(f"{params.sockets} WebSocket clients subscribed")
         try:
             log(f"load: {params.rate:g} requests/s for {params.seconds:g} s")
-            processes = stack_processes(up_pid)
-            cpu_before, began = cpu_seconds(processes), time.perf_counter()
-            access_log.mark()
+            costs = PhaseCosts(up_pid, access_log)
+            costs.start()
             load = await run_at_rate(
                 client, users, rate=params.rate, seconds=params.seconds, seed=params.seed,
                 on_second=progress("load", params.seconds),
             )  # fmt: skip
             results: dict[str, Any] = {"load": phase_figures(load, sockets, params.seconds)}
-            results["load"]["cpu"] = cpu_figures(
-                cpu_before,
-                cpu_seconds(processes),
-                seconds=time.perf_counter() - began,
-                requests=results["load"]["requests_answered"],
-            )
-            results["load"]["aws_requests"] = aws_call_figures(
-                access_log.since_mark(), results["load"]["requests_answered"]
-            )
+            results["load"].update(costs.finish(results["load"]["requests_answered"]))
             results["load"]["inside"] = await service_routes(client, admin, INSIDE_MINUTES)
             print_phase("load", results["load"])
             print_inside("load", results["load"]["inside"])
             if params.soak_minutes > 0:
-                access_log.mark()
+                costs.start()
                 results["soak"] = await soak(client, users, up_pid, sockets, params)
-                results["soak"]["aws_requests"] = aws_call_figures(
-                    access_log.since_mark(), results["soak"]["requests_answered"]
-                )
+                results["soak"].update(costs.finish(results["soak"]["requests_answered"]))
                 results["soak"]["inside"] = await service_routes(client, admin, INSIDE_MINUTES)
                 print_phase("soak", results["soak"])
                 print_inside("soak", results["soak"]["inside"])
@@ -287,8 +302,6 @@ async def soak(
     sockets.reset()
     samples = RssSamples()
     sampler = asyncio.create_task(sample_rss(service_processes(up_pid), samples))
-    processes = stack_processes(up_pid)
-    cpu_before, began = cpu_seconds(processes), time.perf_counter()
     try:
         figures = await run_at_rate(
             client, users, rate=params.rate, seconds=seconds, seed=params.seed + 1,
@@ -299,12 +312,6 @@ async def soak(
         with contextlib.suppress(asyncio.CancelledError):
             await sampler
     phase = phase_figures(figures, sockets, seconds)
-    phase["cpu"] = cpu_figures(
-        cpu_before,
-        cpu_seconds(processes),
-        seconds=time.perf_counter() - began,
-        requests=phase["requests_answered"],
-    )
     growth = samples.growth(params.warm_up_minutes * 60)
     phase["rss"] = growth
     phase["rss_samples"] = samples.by_service
