@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from params import SERVICES, Params
+from params import SERVICE_DEFAULTS, SERVICES, Params
 from producer import Producer, segment_count
 from tracker import DeliveryTracker
-from wiring import Aws, Resources, cancel_all, unique
+from wiring import FAN_OUT_CATALOG, Aws, Resources, cancel_all, unique
 
 from marketscope_events import ConsumerSettings, DynamoDBIdempotencyStore, SqsConsumer
 from marketscope_events.catalog import DecodedEvent
@@ -36,7 +36,13 @@ async def make_consumer(
     idempotency in the service's own table (as in MarketScope: one table per service)."""
     name = unique(f"bench-{service}")
     subscription = await subscribe_service(
-        aws.sns, aws.sqs, aws.topics, service, queue_name=name, dlq_name=f"{name}-dlq"
+        aws.sns,
+        aws.sqs,
+        aws.topics,
+        service,
+        queue_name=name,
+        dlq_name=f"{name}-dlq",
+        catalog=FAN_OUT_CATALOG,
     )
     resources.subscriptions.append(subscription)
     idempotency = DynamoDBIdempotencyStore(aws.dynamodb, await resources.table(aws, name))
@@ -46,6 +52,7 @@ async def make_consumer(
         batch_size=params.consumer_batch_size,
         wait_time_seconds=params.wait_time_seconds,
         concurrency=params.consumer_concurrency,
+        visibility_timeout=SERVICE_DEFAULTS.visibility_timeout,
     )
     consumer = SqsConsumer(aws.sqs, settings, idempotency, on_report=tracker.report)
     consumer.on("QuoteUpdated", handle_quote)

@@ -50,10 +50,7 @@ class Producer:
     def __init__(self, aws: Aws, tables: Sequence[str], params: Params) -> None:
         publisher = SnsPublisher(aws.sns, aws.topics)
         stores = [DynamoDBEventStore(aws.dynamodb, table) for table in tables]
-        self._segments = [
-            Segment(store, OutboxRelay(store, publisher, batch_size=params.relay_batch_size))
-            for store in stores
-        ]
+        self._segments = [Segment(store, OutboxRelay(store, publisher)) for store in stores]
         self._segment_events = params.segment_events
         self._current = 0
         self.appended = 0

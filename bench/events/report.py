@@ -54,7 +54,8 @@ def pipeline_lines(pipeline: dict[str, Any], params: dict[str, Any]) -> list[str
     lines = [
         f"2. pipeline: {pipeline['events']} events; {params['producers']} appenders, at most "
         f"{params['window']} events in flight, relay batch {params['relay_batch_size']}, "
-        f"consumer concurrency {params['consumer_concurrency']}, event-store table "
+        f"consumer concurrency {params['consumer_concurrency']} (service defaults), "
+        "event-store table "
         + (f"swapped every {segment} appends" if segment > 0 else "never swapped"),
         f"   {'events appended/s':<38}{fmt(pipeline['events_appended_per_s']):>9}",
         f"   {'events handled by all 3 consumers/s':<38}"
@@ -124,7 +125,8 @@ def print_report(results: dict[str, Any]) -> None:
         "",
         rule,
         f"MarketScope events benchmark, {results['timestamp']}: emulator {emulator['kind']} "
-        f"(moto {emulator['moto']}), {machine['cpu_count']} CPUs, Python {machine['python']}",
+        f"({emulator_version(emulator)}), {machine['cpu_count']} CPUs, "
+        f"Python {machine['python']}",
         rule,
         *ceiling_lines(results["ceiling"]),
         "",
@@ -135,4 +137,60 @@ def print_report(results: dict[str, Any]) -> None:
         *target_lines(results),
         rule,
     ]
+    print("\n".join(lines), flush=True)
+
+
+def emulator_version(emulator: dict[str, Any]) -> str:
+    if "ministack" in emulator:
+        return f"ministack {emulator['ministack']}"
+    return f"moto {emulator.get('moto')}"
+
+
+def print_comparison(results: dict[str, Any]) -> None:
+    """The emulators side by side, and every target."""
+    runs = results["emulators"]
+    kinds = list(runs)
+    rows: list[tuple[str, list[str]]] = [
+        ("ceiling msg/s", [fmt(runs[k]["ceiling"]["messages_per_s"], 0) for k in kinds]),
+        ("pipeline deliveries/s", [fmt(runs[k]["pipeline"]["deliveries_per_s"]) for k in kinds]),
+        ("pipeline / ceiling", [fmt(runs[k]["targets"]["ratio"]["value"], 2) for k in kinds]),
+        (
+            "emulator busy in the pipeline",
+            [fmt(runs[k]["pipeline"]["usage"]["emulator_busy"], 2) for k in kinds],
+        ),
+        (
+            "requests per event",
+            [fmt(runs[k]["pipeline"]["per_event"]["requests"], 2) for k in kinds],
+        ),
+        (
+            "emulator CPU ms per delivery",
+            [fmt(runs[k]["pipeline"]["per_delivery"]["emulator_cpu_ms"], 2) for k in kinds],
+        ),
+        (
+            "benchmark CPU ms per delivery",
+            [fmt(runs[k]["pipeline"]["per_delivery"]["client_cpu_ms"], 2) for k in kinds],
+        ),
+        (
+            "low-load p50 ms",
+            [fmt(runs[k]["low_load"]["delivery_latency"]["p50_ms"]) for k in kinds],
+        ),
+    ]
+    rule = "=" * 90
+    lines = ["", rule, f"   {'':<34}" + "".join(f"{k:>14}" for k in kinds)]
+    lines += [f"   {label:<34}" + "".join(f"{v:>14}" for v in values) for label, values in rows]
+    operations = sorted(
+        {op for k in kinds for op in runs[k]["pipeline"]["requests_per_event_by_operation"]}
+    )
+    lines.append("   requests per event by operation:")
+    for op in operations:
+        values = [
+            fmt(runs[k]["pipeline"]["requests_per_event_by_operation"].get(op), 3) for k in kinds
+        ]
+        lines.append(f"     {op:<32}" + "".join(f"{v:>14}" for v in values))
+    lines.append(f"   settings: {results['settings']['source']}")
+    for name, goal in results["targets"].items():
+        verdict = "reported" if goal["met"] is None else ("met" if goal["met"] else "NOT met")
+        bound = "" if goal["target"] is None else f" (target {goal['target']})"
+        lines.append(f"   {name:<34}{fmt(goal['value'], 2):>10}{bound}: {verdict}")
+    lines.append(rule)
     print("\n".join(lines), flush=True)

@@ -43,8 +43,9 @@ def process_cpu_seconds(pid: int) -> float | None:
             current = pending.pop()
             stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(stat[11]) + int(stat[12])) / ticks
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-            pending.extend(int(child) for child in children)
+            # Every thread's children: a multithreaded parent (uv) may start one from any.
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
         return total
     except (OSError, ValueError, IndexError):
         return None

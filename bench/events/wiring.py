@@ -7,14 +7,20 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from params import SERVICES
 from stats import RequestCounter
 
-from marketscope_emulator.process import EmulatorProcess, free_port
-from marketscope_events import CATALOG
+from marketscope_emulator.process import (
+    MINISTACK_REQUIREMENT,
+    EmulatorProcess,
+    ServerKind,
+    free_port,
+)
+from marketscope_events import CATALOG, Catalog
 from marketscope_events.publishing import TopicDirectory
 from marketscope_events.store import ensure_table
 from marketscope_events.subscriptions import (
@@ -24,6 +30,22 @@ from marketscope_events.subscriptions import (
 )
 from marketscope_platform import AwsClients
 
+# ministack's first start makes its uv tool environment (a download).
+STARTUP_TIMEOUT_S: dict[ServerKind, float] = {
+    "gunicorn": 30.0,
+    "werkzeug": 30.0,
+    "ministack": 180.0,
+}
+
+# The platform's catalog, but with every benchmark service subscribed to QuoteUpdated.
+FAN_OUT_CATALOG = Catalog.of(
+    [
+        replace(spec, subscribers=frozenset(SERVICES)) if spec.name == "QuoteUpdated" else spec
+        for spec in CATALOG.all_specs()
+    ],
+    CATALOG.upcasters,
+)
+
 
 @dataclass(frozen=True)
 class EmulatorInfo:
@@ -32,7 +54,10 @@ class EmulatorInfo:
     pid: int | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "endpoint": self.endpoint, "moto": package_version("moto")}
+        versions = {"moto": package_version("moto")}
+        if self.kind == "ministack":
+            versions = {"ministack": MINISTACK_REQUIREMENT.partition("==")[2]}
+        return {"kind": self.kind, "endpoint": self.endpoint, **versions}
 
 
 def package_version(name: str) -> str | None:
@@ -43,14 +68,20 @@ def package_version(name: str) -> str | None:
 
 
 @contextlib.contextmanager
-def emulator_at(endpoint: str | None) -> Iterator[EmulatorInfo]:
+def emulator_at(endpoint: str | None, kind: str = "moto") -> Iterator[EmulatorInfo]:
+    """``endpoint`` when given (an emulator someone else runs), else a fresh emulator of
+    ``kind`` (moto under gunicorn, or ministack in its own uv tool environment)."""
     if endpoint:
         yield EmulatorInfo(kind="external", endpoint=endpoint, pid=None)
         return
-    process = EmulatorProcess(port=free_port())
-    print(f"starting the emulator ({process.kind}) on {process.endpoint}", flush=True)
-    with process:
-        yield EmulatorInfo(kind=process.kind, endpoint=process.endpoint, pid=process.pid)
+    server: ServerKind = "ministack" if kind == "ministack" else "gunicorn"
+    process = EmulatorProcess(port=free_port(), kind=server)
+    print(f"starting the emulator ({kind}) on {process.endpoint}", flush=True)
+    process.start(timeout=STARTUP_TIMEOUT_S[server])
+    try:
+        yield EmulatorInfo(kind=kind, endpoint=process.endpoint, pid=process.pid)
+    finally:
+        process.stop()
 
 
 @dataclass

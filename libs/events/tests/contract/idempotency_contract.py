@@ -31,6 +31,19 @@ class IdempotencyContract:
         with pytest.raises(EventAlreadyHandledError):
             await records.begin("chat", "e2", claim_for=CLAIM)
 
+    async def test_many_completions_at_once_are_each_recorded(
+        self, records: IdempotencyStore
+    ) -> None:
+        # More than one BatchWriteItem holds, and one event named twice.
+        event_ids = [f"many-{n}" for n in range(30)]
+        for event_id in event_ids:
+            await records.begin("chat", event_id, claim_for=CLAIM)
+        await records.complete_many("chat", [*event_ids, event_ids[0]], keep_for=KEEP)
+        for event_id in event_ids:
+            with pytest.raises(EventAlreadyHandledError):
+                await records.begin("chat", event_id, claim_for=CLAIM)
+        await records.begin("notifier", event_ids[0], claim_for=CLAIM)
+
     async def test_consumers_are_independent(self, records: IdempotencyStore) -> None:
         await records.begin("chat", "e3", claim_for=CLAIM)
         await records.complete("chat", "e3", keep_for=KEEP)

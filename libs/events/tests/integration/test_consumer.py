@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from marketscope_events import (
     DecodedEvent,
+    DynamoDBIdempotencyStore,
     Envelope,
     MessageReport,
     Outcome,
     TerminalHandlerError,
     TransientHandlerError,
 )
+from marketscope_events.errors import EventAlreadyHandledError
 from marketscope_events.publishing import message_attributes
 from marketscope_platform import AwsClients
 
@@ -257,3 +260,54 @@ async def test_messages_received_while_stopping_are_released_not_hidden(
     assert reports == []
     received = await receive_all(sqs, source.url, wait=1)  # visible again at once
     assert [Envelope.from_json(m["Body"]).id for m in received] == [event.id]
+
+
+async def test_handled_messages_are_acknowledged_in_batches(
+    aws: AwsClients, table: str, queue: Any
+) -> None:
+    """Twenty handled messages: their completions in one BatchWriteItem per 25 at most
+    and their deletions in one DeleteMessageBatch per 10, whatever the receives held."""
+    sqs, dynamodb = await aws.client("sqs"), await aws.client("dynamodb")
+    source, _ = queue
+    events = [quote_event(price=str(200 + n)) for n in range(20)]
+    for start in (0, 10):
+        await sqs.send_message_batch(
+            QueueUrl=source.url,
+            Entries=[
+                {"Id": str(n), "MessageBody": e.to_json()}
+                for n, e in enumerate(events[start : start + 10])
+            ],
+        )
+    calls: Counter[str] = Counter()
+
+    def count(event_name: str, **_: Any) -> None:
+        calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    for client in (sqs, dynamodb):
+        client.meta.events.register("before-call.*.*", count)
+    handled: list[str] = []
+
+    async def on_quote(decoded: DecodedEvent[Any]) -> None:
+        handled.append(decoded.envelope.id)
+
+    reports: list[MessageReport] = []
+    consumer = make_consumer(sqs, dynamodb, table, source, reports, acknowledge_within=5.0)
+    consumer.on("QuoteUpdated", on_quote)
+    try:
+        await run_until(consumer, lambda: len(reports) == 20)
+    finally:
+        for client in (sqs, dynamodb):
+            client.meta.events.unregister("before-call.*.*", count)
+
+    assert sorted(handled) == sorted(e.id for e in events)
+    assert {r.outcome for r in reports} == {Outcome.HANDLED}
+    assert calls["PutItem"] == 20  # the claims, one each, before each handler runs
+    # Full batches go at once, across receives; the window only ends partial ones.
+    assert calls["DeleteMessageBatch"] == 2
+    assert calls["BatchWriteItem"] == 2
+    assert "DeleteMessage" not in calls
+    assert await receive_all(sqs, source.url) == []
+    with pytest.raises(EventAlreadyHandledError):
+        await DynamoDBIdempotencyStore(dynamodb, table).begin(
+            "test-consumer", events[0].id, claim_for=timedelta(minutes=1)
+        )

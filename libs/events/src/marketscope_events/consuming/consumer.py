@@ -1,9 +1,11 @@
 """An asyncio SQS consumer with per-message outcomes.
 
 Long polls batches of up to 10, runs each message's handler under a concurrency bound,
-extends the visibility of messages whose handlers run long, deletes only what was handled,
-and never dies on a bad message: terminal failures are left to reach the DLQ through the
-redrive policy, transient ones come back after an exponential backoff.
+extends the visibility of messages whose handlers run long, deletes only what was handled
+(in batches, across receives, with the completions of their idempotency records; see
+`marketscope_events.consuming.acknowledging`), and never dies on a bad message: terminal
+failures are left to reach the DLQ through the redrive policy, transient ones come back
+after an exponential backoff.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marketscope_events.catalog import CATALOG, Catalog
+from marketscope_events.consuming.acknowledging import Acknowledger, Finished
 from marketscope_events.consuming.dispatch import Dispatcher, Handler, NoHandlerError
 from marketscope_events.consuming.idempotency.base import IdempotencyStore
 from marketscope_events.consuming.queue import ConsumerQueue, Message
@@ -55,6 +58,9 @@ class ConsumerSettings:
     keep_for: timedelta = timedelta(days=7)
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 300.0
+    # Handled messages wait at most this long for nine more to be acknowledged with
+    # (completions written and the messages deleted in one request each).
+    acknowledge_within: float = 0.2
 
     @property
     def claim_duration(self) -> timedelta:
@@ -95,6 +101,13 @@ class SqsConsumer:
             tracer=tracer,
         )
         self._on_report = on_report
+        self._acknowledger = Acknowledger(
+            settings.name,
+            self._queue,
+            idempotency,
+            keep_for=settings.keep_for,
+            window=settings.acknowledge_within,
+        )
         self._stopping = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.concurrency)
 
@@ -118,7 +131,7 @@ class SqsConsumer:
 
     async def run(self) -> None:
         self._stopping.clear()
-        batches: set[asyncio.Task[list[MessageReport]]] = set()
+        batches: set[asyncio.Task[None]] = set()
         try:
             while not self._stopping.is_set():
                 reserved = await self._reserve_slots()
@@ -134,6 +147,7 @@ class SqsConsumer:
         finally:
             if batches:
                 await asyncio.gather(*batches, return_exceptions=True)
+            await self._acknowledger.flush()
 
     async def poll_once(self, *, wait_time_seconds: int | None = None) -> list[MessageReport]:
         """Receive one batch and handle it fully (a one-shot pass, for jobs and tests)."""
@@ -185,36 +199,29 @@ class SqsConsumer:
             return []
         return messages
 
-    async def _process_and_release(self, messages: list[Message]) -> list[MessageReport]:
-        return await self.process_batch(messages, release_slots=True)
+    async def _process_and_release(self, messages: list[Message]) -> None:
+        await asyncio.gather(*(self._handle_message(message, True) for message in messages))
 
-    async def process_batch(
-        self, messages: Sequence[Message], *, release_slots: bool = False
-    ) -> list[MessageReport]:
-        """Handle messages concurrently; delete the handled ones in batches as they finish."""
-        tasks = {
-            asyncio.create_task(self._handle_message(message, release_slots)): message
-            for message in messages
-        }
-        reports: list[MessageReport] = []
-        pending = set(tasks)
-        while pending:
-            # Flush deletions at least every third of the visibility timeout, so finished
-            # messages are not redelivered while a slow sibling is still running.
-            done, pending = await asyncio.wait(
-                pending, timeout=self.settings.visibility_timeout / 3
-            )
-            finished = [(task.result(), tasks[task]) for task in done]
-            await self._queue.delete([msg for report, msg in finished if report.deletes_message])
-            for report, _ in finished:
-                reports.append(report)
-                if self._on_report is not None:
-                    self._on_report(report)
+    async def process_batch(self, messages: Sequence[Message]) -> list[MessageReport]:
+        """Handle messages concurrently; return once the handled ones are deleted."""
+        reports = await asyncio.gather(
+            *(self._handle_message(message, False) for message in messages)
+        )
+        await self._acknowledger.flush()
         return reports
 
     async def _handle_message(self, message: Message, release_slot: bool) -> MessageReport:
         try:
-            return await self._dispatcher.dispatch(message)
+            result = await self._dispatcher.dispatch(message)
         finally:
             if release_slot:
                 self._slots.release()
+        if isinstance(result, Finished):
+            # Reported when handled; deleted with the next acknowledgement batch.
+            self._acknowledger.add(result)
+            report = result.report
+        else:
+            report = result
+        if self._on_report is not None:
+            self._on_report(report)
+        return report

@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 
 from marketscope_events.catalog import Catalog, DecodedEvent
+from marketscope_events.consuming.acknowledging import Finished
 from marketscope_events.consuming.handling import Handling, reset_handling, set_handling
 from marketscope_events.consuming.idempotency.base import IdempotencyStore
 from marketscope_events.consuming.messages import envelope_from_body
@@ -121,14 +122,16 @@ class Dispatcher:
             raise ValueError(f"{self.consumer} already has a raw route named {route.name!r}")
         self.raw_routes.append(route)
 
-    async def dispatch(self, message: Message) -> MessageReport:
+    async def dispatch(self, message: Message) -> MessageReport | Finished:
+        """A failure's report (the message stays on the queue), or the message finished:
+        handled, or a duplicate of one handled before, to acknowledge."""
         try:
             return await self._handle(message)
         except Exception as exc:
             # Last line of defence: the consumer never dies on one message.
             return await self._fail(message, 1, None, None, exc, terminal=False)
 
-    async def _handle(self, message: Message) -> MessageReport:
+    async def _handle(self, message: Message) -> MessageReport | Finished:
         receive_count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         try:
             envelope = envelope_from_body(str(message.get("Body", "")))
@@ -167,7 +170,7 @@ class Dispatcher:
 
     async def _handle_raw(
         self, message: Message, receive_count: int, malformed: MalformedEnvelopeError
-    ) -> MessageReport:
+    ) -> MessageReport | Finished:
         """Not a CloudEvent: the first raw route that matches takes it; with none, it is
         as malformed as it was always (terminal)."""
         raw = RawMessage.from_sqs(message, receive_count)
@@ -202,7 +205,7 @@ class Dispatcher:
         )
         return await self._run_job(job)
 
-    async def _run_job(self, job: _Job) -> MessageReport:
+    async def _run_job(self, job: _Job) -> MessageReport | Finished:
         message, receive_count = job.message, job.receive_count
         message_id = str(message.get("MessageId", "?"))
         try:
@@ -210,9 +213,10 @@ class Dispatcher:
                 self.consumer, job.claim, claim_for=self._claim_for
             )
         except EventAlreadyHandledError:
-            return MessageReport(
+            duplicate = MessageReport(
                 message_id, Outcome.DUPLICATE, receive_count, job.event_type, job.event_id
             )
+            return Finished(message, duplicate)
         except Exception as exc:
             return await self._fail(
                 message, receive_count, job.event_type, job.event_id, exc, terminal=False
@@ -238,13 +242,7 @@ class Dispatcher:
                     message, receive_count, job.event_type, job.event_id, exc, terminal=False
                 )
             raise
-        try:
-            if not handling.completed:
-                await self._idempotency.complete(self.consumer, job.claim, keep_for=self._keep_for)
-        except EventsError:
-            # Handled all the same: deleting it beats running the handler again later.
-            logger.warning("could not record %s as handled", job.claim, exc_info=True)
-        return MessageReport(
+        handled = MessageReport(
             message_id,
             Outcome.HANDLED,
             receive_count,
@@ -252,6 +250,8 @@ class Dispatcher:
             job.event_id,
             lag_ms=lag_ms,
         )
+        # The completion is written with the batch the message is acknowledged in.
+        return Finished(message, handled, None if handling.completed else job.claim)
 
     async def _run_handler(self, job: _Job, handling: Handling) -> None:
         heartbeat = asyncio.create_task(

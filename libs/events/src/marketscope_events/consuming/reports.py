@@ -7,6 +7,8 @@ from enum import StrEnum
 
 
 class Outcome(StrEnum):
+    # Handled messages and duplicates are deleted with their consumer's next batch of
+    # acknowledgements (at most ``acknowledge_within`` seconds later).
     HANDLED = "handled"  # handler ran and succeeded: message deleted
     DUPLICATE = "duplicate"  # already handled before: message deleted, handler not run
     RETRY = "retry"  # transient failure: left on the queue, redelivered after a backoff

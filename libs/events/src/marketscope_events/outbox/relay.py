@@ -19,6 +19,8 @@ from marketscope_events.errors import EventsError
 from marketscope_events.store.base import EventStore, OutboxEntry
 
 logger = logging.getLogger(__name__)
+# SNS PublishBatch takes 10 messages: one sweep page or hand-over batch is one request.
+PUBLISH_BATCH_SIZE = 10
 
 
 class EventPublisher(Protocol):
@@ -39,7 +41,7 @@ class OutboxRelay:
         store: EventStore,
         publisher: EventPublisher,
         *,
-        batch_size: int = 10,
+        batch_size: int = PUBLISH_BATCH_SIZE,
         idle_interval: float = 1.0,
         catalog: Catalog = CATALOG,
     ) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,8 @@ class OutboxEntry:
     stream_id: str
     version: int
     envelope: Envelope
+    # The event as its store wrote it, when the store needs that to clear the marker.
+    record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 def stream_category(prefix_or_stream_id: str) -> str:
@@ -62,8 +64,19 @@ class EventStore(ABC):
             self._append_listeners = []
         self._append_listeners.append(listener)
 
-    def _announce(self, stream_id: str, stored: Sequence[Envelope]) -> None:
-        entries = [OutboxEntry(stream_id, event.sequence or 0, event) for event in stored]
+    def _announce(
+        self,
+        stream_id: str,
+        stored: Sequence[Envelope],
+        records: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        kept: Sequence[Mapping[str, Any] | None] = (
+            [None] * len(stored) if records is None else records
+        )
+        entries = [
+            OutboxEntry(stream_id, event.sequence or 0, event, record)
+            for event, record in zip(stored, kept, strict=True)
+        ]
         for listener in getattr(self, "_append_listeners", ()):
             listener(entries)
 

@@ -7,11 +7,12 @@ import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marketscope_events.aws_errors import cancellation_codes, error_code
+from marketscope_events.batch_writes import write_all
 from marketscope_events.envelope import Envelope
 from marketscope_events.errors import (
     ConcurrencyError,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 SNAPSHOT_PREFIX = "Snapshot#"
 _NOT_EXPIRED = f"attribute_not_exists({TTL_ATTRIBUTE}) OR {TTL_ATTRIBUTE} > :now"
+_OUTBOX_ATTRIBUTES = frozenset({"outbox_status", "outbox_order"})
 _UNAVAILABLE_CODES = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -96,12 +98,13 @@ class DynamoDBEventStore(EventStore):
                     }
                 }
             )
-        for event in stored:
+        items = [self._event_item(stream_id, event, publish, expires_at) for event in stored]
+        for item in items:
             actions.append(
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": self._event_item(stream_id, event, publish, expires_at),
+                        "Item": item,
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 }
@@ -113,7 +116,7 @@ class DynamoDBEventStore(EventStore):
         except BotoCoreError as exc:
             raise _translate(exc, stream_id) from exc
         if publish:
-            self._announce(stream_id, stored)
+            self._announce(stream_id, stored, items)
         return stored
 
     def _event_item(
@@ -259,12 +262,30 @@ class DynamoDBEventStore(EventStore):
                 stream_id=item["pk"]["S"],
                 version=int(item["sk"]["N"]),
                 envelope=Envelope.from_json(item["envelope"]["S"]),
+                record=item,
             )
             for item in response.get("Items", [])
         ]
 
     async def mark_published(self, entries: Sequence[OutboxEntry]) -> None:
-        await asyncio.gather(*(self._clear_marker(entry) for entry in entries))
+        """Clear the markers with the events written again without them, 25 a request
+        (BatchWriteItem cannot remove attributes; events never change once written, so
+        the copy is the event as stored). An entry that does not carry its record is
+        cleared on its own."""
+        rewrites = {
+            (entry.stream_id, entry.version): _without_marker(entry.record)
+            for entry in entries
+            if entry.record is not None
+        }
+        await asyncio.gather(
+            *(self._clear_marker(entry) for entry in entries if entry.record is None)
+        )
+        await write_all(
+            self._db,
+            self._table,
+            [{"PutRequest": {"Item": item}} for item in rewrites.values()],
+            what="outbox markers",
+        )
 
     async def _clear_marker(self, entry: OutboxEntry) -> None:
         with _translated(entry.stream_id):
@@ -284,6 +305,10 @@ class DynamoDBEventStore(EventStore):
             if not last_key:
                 return
             query["ExclusiveStartKey"] = last_key
+
+
+def _without_marker(record: Mapping[str, Any]) -> Item:
+    return {name: value for name, value in record.items() if name not in _OUTBOX_ATTRIBUTES}
 
 
 @contextmanager
