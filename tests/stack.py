@@ -41,6 +41,9 @@ PASSWORD = "correct horse battery staple"
 ADMIN_EMAIL = "ops-admin@example.com"
 READY_SECONDS = 60.0
 INDEXED_SECONDS = 60.0
+# Every trace sampled: tests/tracing reads whole traces back, of which the services'
+# default (X-Ray's rule: one a second, then 5 % of the rest) would send only some.
+SAMPLE_EVERY_TRACE = 1.0
 # The stack fixture lives in the session's event loop: so do the tests that use it.
 in_stack_loop = pytest.mark.asyncio(loop_scope="session")
 
@@ -206,7 +209,11 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
         market_data_url = await started.enter_async_context(
             served(
                 create_market_data(
-                    MarketDataSettings(live_refresh=False, embedded_scheduler=False),
+                    MarketDataSettings(
+                        live_refresh=False,
+                        embedded_scheduler=False,
+                        trace_sampling_rate=SAMPLE_EVERY_TRACE,
+                    ),
                     aws_settings,
                 )
             )
@@ -215,7 +222,10 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
             served(
                 create_rag(
                     RagSettings(
-                        index_path=index_path, poll_wait_seconds=1, reconcile_index_at_start=False
+                        index_path=index_path,
+                        poll_wait_seconds=1,
+                        reconcile_index_at_start=False,
+                        trace_sampling_rate=SAMPLE_EVERY_TRACE,
                     ),
                     aws_settings,
                 )
@@ -225,7 +235,10 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
             served(
                 create_notifier(
                     # Webhook receivers in tests listen on loopback.
-                    NotifierSettings(webhook_allow_networks=["127.0.0.0/8"]),
+                    NotifierSettings(
+                        webhook_allow_networks=["127.0.0.0/8"],
+                        trace_sampling_rate=SAMPLE_EVERY_TRACE,
+                    ),
                     aws_settings,
                 )
             )
@@ -233,7 +246,11 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
         chat_url = await started.enter_async_context(
             served(
                 create_chat(
-                    ChatSettings(market_data_url=market_data_url, rag_url=rag_url),
+                    ChatSettings(
+                        market_data_url=market_data_url,
+                        rag_url=rag_url,
+                        trace_sampling_rate=SAMPLE_EVERY_TRACE,
+                    ),
                     aws_settings,
                 )
             )
@@ -253,6 +270,7 @@ async def running_stack(aws_settings: AwsSettings, index_path: Path) -> AsyncIte
                 # The stack's accounts sign in once and live for the whole session (a
                 # CI run's tests reach them 20 minutes in): the longest lifetime allowed.
                 access_token_minutes=60,
+                trace_sampling_rate=SAMPLE_EVERY_TRACE,
             ),
             aws_settings,
         )

@@ -1,7 +1,8 @@
 """One trace across every hop, read back from the emulator's X-Ray: the services run on
 loopback ports (each its own tracer, as in its own process), a request carries a
 ``traceparent`` in, and the events it causes carry it through SNS and SQS to the
-consumers, whose spans are children of the span that produced the event."""
+consumers, whose spans are children of the span that produced the event. Every service
+here samples every trace (`SAMPLE_EVERY_TRACE`): the tests read whole traces back."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_platform.topology import SERVICES
 from marketscope_servicekit.testing import private_subscription, served
 
-from ..stack import PASSWORD, Stack, in_stack_loop
+from ..stack import PASSWORD, SAMPLE_EVERY_TRACE, Stack, in_stack_loop
 from .xray import ancestors, consumer_spans, new_traceparent, services, spans_once
 
 pytestmark = pytest.mark.integration
@@ -77,14 +78,24 @@ async def quote_stack(provisioned: str, aws_settings: AwsSettings) -> AsyncItera
             served(
                 create_market_data(
                     MarketDataSettings(
-                        live_refresh=False, embedded_scheduler=False, replay_start=replay_day
+                        live_refresh=False,
+                        embedded_scheduler=False,
+                        replay_start=replay_day,
+                        trace_sampling_rate=SAMPLE_EVERY_TRACE,
                     ),
                     aws_settings,
                 )
             )
         )
         notifier_url = await started.enter_async_context(
-            served(create_notifier(NotifierSettings(queue_name=queue.queue.name), aws_settings))
+            served(
+                create_notifier(
+                    NotifierSettings(
+                        queue_name=queue.queue.name, trace_sampling_rate=SAMPLE_EVERY_TRACE
+                    ),
+                    aws_settings,
+                )
+            )
         )
         gateway = create_gateway(
             GatewaySettings(
@@ -92,6 +103,7 @@ async def quote_stack(provisioned: str, aws_settings: AwsSettings) -> AsyncItera
                 notifier_url=notifier_url,
                 instance_id=f"trace-{uuid.uuid4().hex[:10]}",
                 registrations_per_ip=1_000_000,
+                trace_sampling_rate=SAMPLE_EVERY_TRACE,
             ),
             aws_settings,
         )

@@ -92,3 +92,52 @@ def test_a_line_names_its_trace_and_request() -> None:
     assert line["request_id"] is None  # outside any request
     outside = json.loads(JsonFormatter("demo").format(logging.makeLogRecord({"msg": "y"})))
     assert outside["trace_id"] is None
+
+
+def _restore_access_logger() -> None:
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = True
+
+
+def test_an_access_log_uvicorn_turned_off_stays_off() -> None:
+    """uvicorn applies ``access_log=False`` before it imports the app, whose logging
+    set-up then runs: a request line would be logged (and shipped) for every request."""
+    import uvicorn
+
+    try:
+        uvicorn.Config("marketscope.app:app", access_log=False, log_config=None)
+        configure_logging("demo", "INFO")
+        assert not logging.getLogger("uvicorn.access").hasHandlers()
+        assert logging.getLogger("uvicorn.error").hasHandlers()  # the rest still logs
+    finally:
+        _restore_access_logger()
+        configure_logging("demo", "INFO")
+
+
+def test_an_app_made_before_the_server_still_logs_no_request_lines() -> None:
+    import uvicorn
+
+    try:
+        configure_logging("demo", "INFO")
+        uvicorn.Config("marketscope.app:app", access_log=False, log_config=None)
+        assert not logging.getLogger("uvicorn.access").hasHandlers()
+    finally:
+        _restore_access_logger()
+        configure_logging("demo", "INFO")
+
+
+def test_an_access_log_left_on_goes_through_the_json_handler(capsys) -> None:
+    import uvicorn
+
+    try:
+        uvicorn.Config("marketscope.app:app", access_log=True)  # uvicorn's text handler
+        configure_logging("demo", "INFO")
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/x", "1.1", 200
+        )
+        entry = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert (entry["logger"], entry["path"]) == ("uvicorn.access", "/x")
+    finally:
+        _restore_access_logger()
+        configure_logging("demo", "INFO")

@@ -1,11 +1,13 @@
-"""Tracing: spans become X-Ray segment documents; a request that crosses two service apps
-is one trace, read back from X-Ray (the emulator stores segments as AWS does)."""
+"""Tracing: spans become X-Ray segment documents off the request path; a request that
+crosses two service apps is one trace, read back from X-Ray (the emulator stores segments
+as AWS does)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from marketscope_events.envelope import TRACEPARENT_PATTERN
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit import ServiceSettings, create_service_app
+from marketscope_servicekit.sampling import trace_sampler, xray_rules
 from marketscope_servicekit.testing import no_components
 from marketscope_servicekit.tracing import (
     Tracing,
@@ -33,6 +36,11 @@ class DemoSettings(ServiceSettings):
     table_name: str = "demo-table"
 
 
+def sampling_everything() -> dict[str, Any]:
+    """A sampler that keeps every trace: these tests read every span back."""
+    return {"sampler": trace_sampler(xray_rules(rate=1.0))}
+
+
 def test_trace_ids_are_xray_shaped_with_the_epoch_first() -> None:
     tracing = Tracing("demo")
     with tracing.tracer("test").start_as_current_span("work") as span:
@@ -45,7 +53,7 @@ def test_trace_ids_are_xray_shaped_with_the_epoch_first() -> None:
 
 def test_server_spans_are_segments_and_children_subsegments() -> None:
     exporter = XRaySegmentExporter("marketscope-demo")
-    tracing = Tracing("demo", exporter=exporter)
+    tracing = Tracing("demo", exporter=exporter, **sampling_everything())
     tracer = tracing.tracer("test")
     with tracer.start_as_current_span(
         "GET /things/{id}",
@@ -64,6 +72,7 @@ def test_server_spans_are_segments_and_children_subsegments() -> None:
             attributes={"server.address": "backend", "server.port": 8002, "http.status_code": 429},
         ):
             pass
+    tracing.flush_spans()
     documents = [json.loads(raw) for raw in exporter._pending]
     client, segment = documents
     context = server.get_span_context()
@@ -99,14 +108,60 @@ async def test_flush_keeps_segments_when_xray_fails() -> None:
             raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
 
     exporter = XRaySegmentExporter("marketscope-demo", capacity=2)
-    tracer = Tracing("demo", exporter=exporter).tracer("test")
+    tracing = Tracing("demo", exporter=exporter, **sampling_everything())
+    tracer = tracing.tracer("test")
     for name in ("a", "b", "c"):
         with tracer.start_as_current_span(name):
             pass
+    tracing.flush_spans()
     assert exporter.pending == 2
     assert exporter.dropped == 1
     assert await exporter.flush(DownXRay()) == 0
     assert exporter.pending == 2
+
+
+class RecordingXRay:
+    def __init__(self) -> None:
+        self.documents: list[dict[str, Any]] = []
+
+    async def put_trace_segments(self, **request: Any) -> dict[str, Any]:
+        self.documents.extend(json.loads(raw) for raw in request["TraceSegmentDocuments"])
+        return {"UnprocessedTraceSegments": []}
+
+
+class ThreadNotingExporter(XRaySegmentExporter):
+    def __init__(self) -> None:
+        super().__init__("marketscope-demo")
+        self.threads: set[int] = set()
+        self.exported = threading.Event()
+
+    def export(self, spans: Any) -> Any:
+        self.threads.add(threading.get_ident())
+        result = super().export(spans)
+        self.exported.set()
+        return result
+
+
+def test_ending_a_span_leaves_the_segment_to_the_batch_thread() -> None:
+    exporter = ThreadNotingExporter()
+    tracing = Tracing("demo", exporter=exporter, **sampling_everything())
+    with tracing.tracer("test").start_as_current_span("GET /things", kind=SpanKind.SERVER):
+        pass
+    assert exporter.exported.wait(timeout=10)
+    assert exporter.pending == 1
+    assert threading.get_ident() not in exporter.threads
+    assert len(exporter.threads) == 1
+
+
+async def test_the_last_flush_sends_the_spans_still_queued() -> None:
+    tracing = Tracing("demo", **sampling_everything())
+    with tracing.tracer("test").start_as_current_span("GET /late", kind=SpanKind.SERVER):
+        pass
+    stop = asyncio.Event()
+    stop.set()
+    xray = RecordingXRay()
+    await tracing.run(xray, stop, interval=60.0)
+    assert [doc["annotations"]["span_name"] for doc in xray.documents] == ["GET /late"]
 
 
 def across_a_network(app: ASGIApp) -> ASGIApp:
@@ -126,9 +181,11 @@ def _apps(aws_settings: AwsSettings) -> tuple[FastAPI, FastAPI]:
     async def item(item: str, request: Request) -> dict[str, str]:
         return {"item": item, "traceparent": request.headers.get("traceparent", "")}
 
+    # Every request traced: the test reads this one back.
+    settings = DemoSettings(trace_sampling_rate=1.0)
     back = create_service_app(
         "back",
-        DemoSettings(),
+        settings,
         build=no_components,
         readiness_checks=lambda _aws, _components: [],
         routers=[back_router],
@@ -144,7 +201,7 @@ def _apps(aws_settings: AwsSettings) -> tuple[FastAPI, FastAPI]:
 
     front = create_service_app(
         "front",
-        DemoSettings(),
+        settings,
         build=no_components,
         readiness_checks=lambda _aws, _components: [],
         routers=[front_router],

@@ -42,6 +42,7 @@ from marketscope_servicekit.request_context import (
     use_service,
 )
 from marketscope_servicekit.request_metrics import install_request_metrics
+from marketscope_servicekit.sampling import trace_sampler
 from marketscope_servicekit.settings import ServiceSettings
 from marketscope_servicekit.tracing import (
     Tracing,
@@ -85,8 +86,9 @@ def create_service_app(
     shutdown_grace_seconds: float = 10.0,
 ) -> FastAPI:
     """A FastAPI app for service ``name`` with JSON logs, problem+json errors, health
-    routes, request metrics, X-Ray traces, and the service's components and background
-    jobs run by its lifespan. With ``signed_identity`` every route of ``routers`` needs
+    routes, request metrics, X-Ray traces (sampled as ``settings`` say), and the
+    service's components and background jobs run by its lifespan. With
+    ``signed_identity`` every route of ``routers`` needs
     the gateway-signed identity (401 otherwise); the health routes never do. JSON
     bodies nested too deep are 422 in every service (`request_body`). The lifespan
     refuses to start with a published or short internal key unless AWS is a loopback
@@ -96,7 +98,11 @@ def create_service_app(
     with ``signed_identity``)."""
     configure_logging(name, settings.log_level)
     metrics = MetricsRecorder(name)
-    tracing = Tracing(name)
+    tracing = Tracing(
+        name,
+        sampler=trace_sampler(settings.sampling_rules()),
+        slow_seconds=settings.trace_slow_request_seconds,
+    )
     shipper = LogShipper(name, capacity=settings.log_buffer_lines) if settings.ship_logs else None
 
     @asynccontextmanager

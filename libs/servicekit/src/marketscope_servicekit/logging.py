@@ -25,7 +25,8 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
     "asctime",
     "color_message",
 }
-_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+_ACCESS_LOGGER = "uvicorn.access"
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", _ACCESS_LOGGER)
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
 
 
@@ -60,7 +61,7 @@ class JsonFormatter(logging.Formatter):
 def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
     # uvicorn passes the request line as format arguments; fields make it queryable.
     args = record.args
-    if record.name != "uvicorn.access" or not isinstance(args, tuple):
+    if record.name != _ACCESS_LOGGER or not isinstance(args, tuple):
         return {}
     if len(args) != len(_ACCESS_FIELDS):
         return {}
@@ -78,6 +79,16 @@ class StdoutHandler(logging.Handler):
             self.handleError(record)
 
 
+def access_log_turned_off() -> bool:
+    """Whether uvicorn was told not to log each request (``access_log=False``,
+    ``--no-access-log``): it then leaves its access logger without handlers and not
+    propagating. uvicorn logs a request line whenever that logger has a handler, its
+    parents' included, so routing it through root would turn the access log back on:
+    a line per request on stdout and to CloudWatch Logs, which ``serve`` turns off."""
+    access = logging.getLogger(_ACCESS_LOGGER)
+    return not access.handlers and not access.propagate
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send the root logger and uvicorn's loggers to stdout as JSON lines.
 
@@ -93,8 +104,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # uvicorn gives its loggers their own plain-text handlers and levels (a server
     # started earlier in the process may have left them at its own): route them through
-    # root, at root's level.
+    # root, at root's level. Its access log stays off where uvicorn turned it off.
+    access_off = access_log_turned_off()
     for name in _UVICORN_LOGGERS:
+        if name == _ACCESS_LOGGER and access_off:
+            continue
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True

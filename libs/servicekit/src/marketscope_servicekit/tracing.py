@@ -7,11 +7,17 @@ epoch seconds, as X-Ray requires), FastAPI server spans and httpx client spans. 
 ``current_traceparent()`` into the events they create, and ``SqsConsumer`` continues the
 trace on the other side of SNS/SQS.
 
-Finished spans become X-Ray segment documents (server and consumer spans, and spans whose
-parent is remote, are segments; the others are subsegments of their parent) kept in a
-bounded buffer, and a task of the app's lifespan sends them with ``PutTraceSegments`` in
-batches, the way the X-Ray daemon does. No collector or daemon is needed, so the embedded
-emulator (which stores segments) and AWS are served by the same code.
+Which traces are sent is X-Ray's sampling (`sampling`: the first request each second and
+5 % of the others by default, the caller's decision for a trace that arrives), and
+failed or slow requests go whatever it said (`trace_keeping`).
+
+A span ending only queues it: OpenTelemetry's ``BatchSpanProcessor`` turns the queued
+spans into X-Ray segment documents in its own thread, every second (server and consumer
+spans, and spans whose parent is remote, are segments; the others are subsegments of
+their parent), into a bounded buffer, and a task of the app's lifespan sends them with
+``PutTraceSegments`` in batches, the way the X-Ray daemon does. No collector or daemon is
+needed, so the embedded emulator (which stores segments) and AWS are served by the same
+code.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -32,7 +38,8 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import SpanKind, StatusCode
 
 from marketscope_events.tracing import (
@@ -41,7 +48,9 @@ from marketscope_events.tracing import (
     use_tracer_provider,
 )
 from marketscope_servicekit.request_context import forward_request_id
+from marketscope_servicekit.sampling import trace_sampler
 from marketscope_servicekit.stopping import flush_until_stopped, log_unsent
+from marketscope_servicekit.trace_keeping import DEFAULT_SLOW_SECONDS, KeepFailedOrSlow
 
 __all__ = [
     "Tracing",
@@ -55,6 +64,10 @@ __all__ = [
 
 # PutTraceSegments takes a list of documents; the X-Ray daemon sends at most 50 at a time.
 MAX_SEGMENTS_PER_CALL = 50
+# Spans wait at most this long in the batch processor: the sender's own interval.
+BATCH_DELAY_MILLIS = 1000
+# Ended spans the batch processor holds before it drops the oldest.
+MAX_QUEUED_SPANS = 4096
 # Probes would fill the trace map with noise.
 EXCLUDED_URLS = "/healthz,/readyz"
 _SEGMENT_KINDS = frozenset({SpanKind.SERVER, SpanKind.CONSUMER})
@@ -166,8 +179,10 @@ def _json_value(value: Any) -> Any:
 class XRaySegmentExporter(SpanExporter):
     """Keeps finished spans as segment documents until ``flush`` sends them.
 
-    The buffer is bounded: when X-Ray is unreachable for long, the oldest segments are
-    dropped (and counted) rather than growing the process without limit.
+    ``export`` runs in the batch processor's thread and ``flush`` on the event loop; the
+    buffer is a deque, whose appends and pops are atomic. It is bounded: when X-Ray is
+    unreachable for long, the oldest segments are dropped (and counted) rather than
+    growing the process without limit.
     """
 
     def __init__(self, service: str, *, capacity: int = 10_000) -> None:
@@ -220,10 +235,21 @@ class XRaySegmentExporter(SpanExporter):
         *,
         interval: float = 1.0,
         final_flush_seconds: float = 3.0,
+        drain: Callable[[], object] | None = None,
     ) -> None:
-        """Flush every ``interval`` seconds until ``stop``, then once more (bounded)."""
+        """Flush every ``interval`` seconds until ``stop``, then once more (bounded).
+
+        ``drain`` (blocking, so run in a thread) first hands over what is still queued
+        upstream of the buffer, so the last flush sends the spans that ended before the
+        stop."""
+
+        async def flush() -> int:
+            if stop.is_set() and drain is not None:
+                await asyncio.to_thread(drain)
+            return await self.flush(xray)
+
         await flush_until_stopped(
-            lambda: self.flush(xray),
+            flush,
             stop,
             interval=interval,
             final_flush_seconds=final_flush_seconds,
@@ -234,18 +260,38 @@ class XRaySegmentExporter(SpanExporter):
 
 
 class Tracing:
-    """One service's tracer provider, its instrumentations and its X-Ray exporter."""
+    """One service's tracer provider, its sampling, its instrumentations and its X-Ray
+    exporter.
 
-    def __init__(self, service: str, *, exporter: XRaySegmentExporter | None = None) -> None:
+    ``sampler`` decides the traces that start here (`sampling.trace_sampler`: X-Ray's
+    default rule unless told otherwise); an unsampled request that fails or takes at
+    least ``slow_seconds`` is sent all the same (`trace_keeping.KeepFailedOrSlow`)."""
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        exporter: XRaySegmentExporter | None = None,
+        sampler: Sampler | None = None,
+        slow_seconds: float = DEFAULT_SLOW_SECONDS,
+    ) -> None:
         self.service = f"marketscope-{service}"
         self.exporter = exporter or XRaySegmentExporter(self.service)
         self.provider = TracerProvider(
             resource=Resource.create({"service.name": self.service}),
             id_generator=AwsXRayIdGenerator(),
+            sampler=sampler or trace_sampler(),
         )
-        # Simple (synchronous) processing only converts and queues: sending is batched
-        # by ``run`` on the event loop with the app's own aiobotocore client.
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        # Ending a span only queues it; the batch processor's thread makes the segment
+        # documents, and ``run`` sends them on the event loop with the app's own
+        # aiobotocore client.
+        self.batches = BatchSpanProcessor(
+            self.exporter,
+            max_queue_size=MAX_QUEUED_SPANS,
+            schedule_delay_millis=BATCH_DELAY_MILLIS,
+        )
+        self.keeper = KeepFailedOrSlow(self.batches, slow_seconds=slow_seconds)
+        self.provider.add_span_processor(self.keeper)
         # Code that traces through the global API (the events consumer) reports to the
         # first service of the process; one process runs one service in production.
         if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
@@ -270,5 +316,9 @@ class Tracing:
         if isinstance(client, httpx.AsyncClient):
             forward_request_id(client)
 
+    def flush_spans(self) -> bool:
+        """Turn every ended span still queued into its segment document now (blocking)."""
+        return self.batches.force_flush()
+
     async def run(self, xray: Any, stop: asyncio.Event, *, interval: float = 1.0) -> None:
-        await self.exporter.run(xray, stop, interval=interval)
+        await self.exporter.run(xray, stop, interval=interval, drain=self.flush_spans)
