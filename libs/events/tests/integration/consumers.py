@@ -9,6 +9,7 @@ from typing import Any
 from marketscope_events import (
     ConsumerSettings,
     DynamoDBIdempotencyStore,
+    Envelope,
     MessageReport,
     SqsConsumer,
 )
@@ -19,6 +20,18 @@ async def send(
     sqs: Any, queue: QueueRef, body: str, attributes: dict[str, Any] | None = None
 ) -> None:
     await sqs.send_message(QueueUrl=queue.url, MessageBody=body, MessageAttributes=attributes or {})
+
+
+async def send_events(sqs: Any, queue: QueueRef, events: list[Envelope]) -> None:
+    """``events`` as raw SQS messages, ten a SendMessageBatch."""
+    for start in range(0, len(events), 10):
+        await sqs.send_message_batch(
+            QueueUrl=queue.url,
+            Entries=[
+                {"Id": str(n), "MessageBody": e.to_json()}
+                for n, e in enumerate(events[start : start + 10])
+            ],
+        )
 
 
 def make_consumer(

@@ -23,7 +23,7 @@ from marketscope_events.publishing import message_attributes
 from marketscope_platform import AwsClients
 
 from ..helpers import quote_event, receive_all
-from .consumers import make_consumer, run_until, send
+from .consumers import make_consumer, run_until, send, send_events
 
 pytestmark = pytest.mark.integration
 
@@ -212,14 +212,7 @@ async def test_concurrency_is_bounded(aws: AwsClients, table: str, queue: Any) -
     sqs, dynamodb = await aws.client("sqs"), await aws.client("dynamodb")
     source, _ = queue
     events = [quote_event(price=str(n)) for n in range(1, 13)]
-    for start in (0, 10):
-        await sqs.send_message_batch(
-            QueueUrl=source.url,
-            Entries=[
-                {"Id": str(i), "MessageBody": e.to_json()}
-                for i, e in enumerate(events[start : start + 10])
-            ],
-        )
+    await send_events(sqs, source, events)
     running = peak = 0
 
     async def tracked(decoded: DecodedEvent[Any]) -> None:
@@ -270,14 +263,7 @@ async def test_handled_messages_are_acknowledged_in_batches(
     sqs, dynamodb = await aws.client("sqs"), await aws.client("dynamodb")
     source, _ = queue
     events = [quote_event(price=str(200 + n)) for n in range(20)]
-    for start in (0, 10):
-        await sqs.send_message_batch(
-            QueueUrl=source.url,
-            Entries=[
-                {"Id": str(n), "MessageBody": e.to_json()}
-                for n, e in enumerate(events[start : start + 10])
-            ],
-        )
+    await send_events(sqs, source, events)
     calls: Counter[str] = Counter()
 
     def count(event_name: str, **_: Any) -> None:
