@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,6 +18,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from marketscope_cli import dlq, logs, traces
+from marketscope_cli.deployment import check_stack
 from marketscope_cli.errors import CliError
 from marketscope_cli.provisioning import provision
 from marketscope_cli.queues import queue_depths, queue_url
@@ -26,6 +28,8 @@ from marketscope_emulator.process import EmulatorProcess
 from marketscope_events.catalog import dlq_name, queue_name
 from marketscope_events.replay import republish_to_queue, select_events
 from marketscope_events.store import DynamoDBEventStore
+from marketscope_infra.deploy.template import build_template
+from marketscope_infra.deploy.template import render as render_template
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_platform.topology import SERVICES, log_group_name
 
@@ -34,6 +38,8 @@ app = typer.Typer(
 )
 dlq_app = typer.Typer(help="Dead-letter queues: list, show, redrive.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+deploy_app = typer.Typer(help="Deploy to AWS (docs/deploy-aws.md).", no_args_is_help=True)
+app.add_typer(deploy_app, name="deploy")
 console = Console()
 T = TypeVar("T")
 
@@ -182,6 +188,42 @@ def dlq_redrive(
                 )
 
     console.print(f"moved {_run(move)} message(s) to {target}")
+
+
+@deploy_app.command("template")
+def deploy_template(
+    output: Annotated[
+        Path | None, typer.Option(help="the file to write; standard output if not given")
+    ] = None,
+) -> None:
+    """Write the CloudFormation template (YAML) of a whole deployment, generated from
+    infra's resource spec."""
+    text = render_template(build_template())
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    console.print(f"wrote {output} ({len(text.splitlines()):,} lines)")
+
+
+@deploy_app.command("check")
+def deploy_check(
+    stack: Annotated[str, typer.Option(help="the CloudFormation stack's name")] = "marketscope",
+    verbose: Annotated[bool, typer.Option(help="print one line per resource")] = False,
+) -> None:
+    """Check a deployed stack against the resource spec with the idempotent applier:
+    anything missing is made and drift is put back, each named; exit 1 if there was any."""
+    try:
+        checked = check_stack(stack, console, verbose=verbose)
+    except CliError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    for result in checked.drifted:
+        console.print(result.line, markup=False, highlight=False)
+    if checked.drifted:
+        console.print(f"{len(checked.drifted)} of {len(checked.results)} differed from the spec")
+        raise typer.Exit(1)
+    console.print(f"stack {stack}: all {len(checked.results)} resources as the spec says")
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -12,8 +13,15 @@ from marketscope_infra.apply import StepResult, apply, load_spec
 from marketscope_platform.aws import AwsSettings
 
 
-def provision(endpoint: str | None, console: Console, *, verbose: bool = False) -> list[StepResult]:
-    spec = load_spec()
+def provision(
+    endpoint: str | None,
+    console: Console,
+    *,
+    verbose: bool = False,
+    spec: dict[str, Any] | None = None,
+) -> list[StepResult]:
+    """Apply ``spec`` (resources.json when not given) with a progress bar."""
+    spec = load_spec() if spec is None else spec
     clients = Clients(endpoint, AwsSettings().default_region)
     with Progress(
         TextColumn("provisioning"),

@@ -30,7 +30,11 @@ async def test_existing_resources_are_ready(aws: AwsClients):
     queue_url = (await sqs.create_queue(QueueName=queue))["QueueUrl"]
     await s3.create_bucket(Bucket=bucket)
     try:
-        checks = [table_check(aws, table), queue_check(aws, queue), bucket_check(aws, bucket)]
+        checks = [
+            table_check(aws, table),
+            queue_check(aws, queue),
+            bucket_check(aws, bucket, "svc/"),
+        ]
         results = await run_checks(checks, check_timeout=10)
         assert [(r.name, r.ok, r.error) for r in results] == [
             ("table", True, None),
@@ -47,7 +51,7 @@ async def test_missing_resources_fail_with_the_aws_error_code(aws: AwsClients):
     checks = [
         table_check(aws, unique("missing-table")),
         queue_check(aws, unique("missing-queue")),
-        bucket_check(aws, unique("missing-bucket")),
+        bucket_check(aws, unique("missing-bucket"), "svc/"),
     ]
     results = await run_checks(checks, check_timeout=10)
     assert [r.ok for r in results] == [False, False, False]

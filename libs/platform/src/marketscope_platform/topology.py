@@ -28,6 +28,10 @@ class ServiceInfo:
     external_feeds: tuple[str, ...] = ()
     # The services it calls over HTTP: it has a ``<NAME>_URL`` setting for each.
     calls: tuple[str, ...] = ()
+    # Its own prefix in the documents bucket, when it keeps objects there.
+    bucket_prefix: str | None = None
+    # The keys of the shared secret it reads at start.
+    secret_keys: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -65,10 +69,21 @@ class ServiceInfo:
 SERVICES: dict[str, ServiceInfo] = {
     info.name: info
     for info in (
-        ServiceInfo("gateway", 8000, calls=("chat", "market-data", "rag", "notifier")),
-        ServiceInfo("chat", 8001, calls=("market-data", "rag")),
+        ServiceInfo(
+            "gateway",
+            8000,
+            calls=("chat", "market-data", "rag", "notifier"),
+            secret_keys=("jwt_signing_key",),
+        ),
+        ServiceInfo(
+            "chat",
+            8001,
+            calls=("market-data", "rag"),
+            bucket_prefix="chat/",
+            secret_keys=("openai_api_key",),
+        ),
         ServiceInfo("market-data", 8002, external_feeds=("scheduled quote refresh rule",)),
-        ServiceInfo("rag", 8003),
+        ServiceInfo("rag", 8003, bucket_prefix="rag/"),
         ServiceInfo("notifier", 8004, external_feeds=("ops alerts topic",)),
     )
 }

@@ -174,11 +174,17 @@ def queue_check(aws: AwsClients, queue_name: str, *, name: str = "queue") -> Rea
     return ReadinessCheck(name, probe)
 
 
-def bucket_check(aws: AwsClients, bucket: str, *, name: str = "bucket") -> ReadinessCheck:
-    """The S3 bucket exists and the credentials may access it."""
+def bucket_check(
+    aws: AwsClients, bucket: str, prefix: str, *, name: str = "bucket"
+) -> ReadinessCheck:
+    """The S3 bucket exists and the credentials may list the service's own prefix.
+
+    It lists one key under ``prefix`` rather than heading the bucket: a HeadBucket needs
+    ``s3:ListBucket`` on the whole bucket, and a service's role may list its prefix only.
+    """
 
     async def probe() -> None:
         s3 = await aws.client("s3")
-        await s3.head_bucket(Bucket=bucket)
+        await s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
 
     return ReadinessCheck(name, probe)

@@ -31,7 +31,7 @@ def readiness_checks(
     return [
         table_check(aws, settings.table_name),
         queue_check(aws, settings.queue_name),
-        bucket_check(aws, settings.reports_bucket),
+        bucket_check(aws, settings.reports_bucket, settings.reports_prefix),
     ]
 
 

@@ -67,7 +67,7 @@ class Settings(ServiceSettings):
         default=None, description="Overrides the key in the Secrets Manager secret"
     )
     secret_name: str = SECRET_NAME
-    llm_secret_field: str = "openai_api_key"
+    llm_secret_field: str = SERVICE.secret_keys[0]
     llm_base_url: str | None = None
     azure_endpoint: str | None = None
     azure_api_version: str = "2024-10-21"
@@ -100,7 +100,9 @@ class Settings(ServiceSettings):
         default=45, ge=2, description="How soon a job whose worker died may run again"
     )
     reports_bucket: str = DOCUMENTS_BUCKET
-    reports_prefix: str = Field(default="chat/", description="The service's own S3 prefix")
+    reports_prefix: str = Field(
+        default=SERVICE.bucket_prefix or "chat/", description="The service's own S3 prefix"
+    )
 
     @model_validator(mode="after")
     def _claim_fits_visibility(self) -> Settings:

@@ -42,7 +42,7 @@ def readiness_checks(
     checks = [
         table_check(aws, settings.table_name),
         queue_check(aws, settings.queue_name),
-        bucket_check(aws, settings.documents_bucket),
+        bucket_check(aws, settings.documents_bucket, settings.documents_prefix),
     ]
     if settings.reconcile_index_at_start:
         # Never fails: it reports how far reconciling the index with the table got.

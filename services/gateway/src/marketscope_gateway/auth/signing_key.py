@@ -13,11 +13,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from marketscope_gateway.errors import GatewayError, SigningKeyUnavailable
+from marketscope_platform.topology import SERVICES
 
 if TYPE_CHECKING:
     from types_aiobotocore_secretsmanager import SecretsManagerClient
 
-SECRET_KEY_FIELD = "jwt_signing_key"
+SECRET_KEY_FIELD = SERVICES["gateway"].secret_keys[0]
 # HS256 with a shorter key is guessable offline from any token.
 MIN_KEY_LENGTH = 32
 
