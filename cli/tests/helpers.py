@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -53,3 +54,26 @@ async def drain(sqs: Any, queue_url: str) -> list[str]:
         bodies.extend(m["Body"] for m in messages)
         for message in messages:
             await sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+async def take(sqs: Any, queue_url: str, wanted: list[str], *, seconds: float = 20.0) -> list[str]:
+    """Receive until every body of ``wanted`` has been seen; delete only those, and make
+    the rest visible again at once. The queue is shared with the rest of the session,
+    whose messages are not this test's to consume."""
+    found: list[str] = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while sorted(found) != sorted(wanted) and asyncio.get_running_loop().time() < deadline:
+        response = await sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=5
+        )
+        for message in response.get("Messages", []):
+            if message["Body"] in wanted and message["Body"] not in found:
+                found.append(message["Body"])
+                await sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                await sqs.change_message_visibility(
+                    QueueUrl=queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=0,
+                )
+    return found

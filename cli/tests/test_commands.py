@@ -13,7 +13,7 @@ from marketscope_events.catalog import dlq_name, queue_name
 from marketscope_platform import AwsClients
 from marketscope_platform.topology import SERVICES
 
-from .helpers import drain, invoke, runner, stored_quote
+from .helpers import drain, invoke, runner, stored_quote, take
 
 pytestmark = pytest.mark.integration
 
@@ -32,8 +32,8 @@ async def test_dlq_show_and_redrive_move_messages_back(cli_env: None, aws: AwsCl
     sqs = await aws.client("sqs")
     dlq_url = (await sqs.get_queue_url(QueueName=dlq_name("chat")))["QueueUrl"]
     source_url = (await sqs.get_queue_url(QueueName=queue_name("chat")))["QueueUrl"]
-    await drain(sqs, source_url)
-    for body in ('{"broken": true}', "not json"):
+    sent = ['{"broken": true}', "not json"]
+    for body in sent:
         await sqs.send_message(QueueUrl=dlq_url, MessageBody=body)
 
     listed = await asyncio.to_thread(invoke, "dlq", "list")
@@ -43,8 +43,8 @@ async def test_dlq_show_and_redrive_move_messages_back(cli_env: None, aws: AwsCl
 
     moved = await asyncio.to_thread(invoke, "dlq", "redrive", "chat")
     assert "moved 2 message(s)" in moved
-    bodies = await drain(sqs, source_url)
-    assert sorted(bodies) == sorted(['{"broken": true}', "not json"])
+    # Other tests publish to the chat queue meanwhile: only the redriven two are ours.
+    assert sorted(await take(sqs, source_url, sent)) == sorted(sent)
     attributes = await sqs.get_queue_attributes(
         QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
     )
