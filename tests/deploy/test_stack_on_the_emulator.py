@@ -30,6 +30,7 @@ from marketscope_cli.app import app as cli
 from marketscope_emulator.process import EmulatorProcess, free_port
 from marketscope_gateway.main import create_app as create_gateway
 from marketscope_gateway.settings import Settings as GatewaySettings
+from marketscope_infra.deploy.compute import service_id
 from marketscope_market_data.main import create_app as create_market_data
 from marketscope_market_data.settings import Settings as MarketDataSettings
 from marketscope_notifier.main import create_app as create_notifier
@@ -109,7 +110,7 @@ def stack(emulator: str, pruned: Pruned) -> dict[str, Any]:
         "ServiceSubnetIds": ",".join(subnets),
         "LoadBalancerSubnetIds": ",".join(subnets),
         **{
-            f"{name.title().replace('-', '')}Image": f"registry.example/marketscope-{name}:test"
+            service_id(name, "Image"): f"registry.example/marketscope-{name}:test"
             for name in SERVICES
         },
     }

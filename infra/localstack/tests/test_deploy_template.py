@@ -11,6 +11,7 @@ import yaml
 from cfnlint.api import lint_all
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
+from marketscope_infra.deploy.compute import service_id
 from marketscope_infra.deploy.template import build_template, render
 from marketscope_infra.spec import build_resources
 from marketscope_platform.topology import SERVICES, log_group_name
@@ -53,7 +54,7 @@ def resolved(value: Any) -> Any:
 
 
 def task_policy(template: dict[str, Any], service: str) -> IAMPolicy:
-    role = template["Resources"][service.title().replace("-", "") + "TaskRole"]
+    role = template["Resources"][service_id(service, "TaskRole")]
     (policy,) = role["Properties"]["Policies"]
     # moto matches resources as regular expressions, turning only ``*`` into ``.*``; IAM's
     # ``?`` (one character) is ``.`` there.
@@ -61,7 +62,7 @@ def task_policy(template: dict[str, Any], service: str) -> IAMPolicy:
 
 
 def policy_statements(template: dict[str, Any], service: str) -> list[dict[str, Any]]:
-    role = template["Resources"][service.title().replace("-", "") + "TaskRole"]
+    role = template["Resources"][service_id(service, "TaskRole")]
     (policy,) = role["Properties"]["Policies"]
     statements: list[dict[str, Any]] = resolved(policy["PolicyDocument"])["Statement"]
     return statements
@@ -144,7 +145,7 @@ def test_each_service_runs_on_fargate_with_its_health_check_and_log_group(
 ) -> None:
     resources = template["Resources"]
     for name, info in SERVICES.items():
-        prefix = name.title().replace("-", "")
+        prefix = service_id(name, "")
         task = resources[f"{prefix}TaskDefinition"]["Properties"]
         (container,) = task["ContainerDefinitions"]
         assert task["RequiresCompatibilities"] == ["FARGATE"]
@@ -188,7 +189,7 @@ def test_the_services_settings_name_real_settings(template: dict[str, Any]) -> N
     import importlib
 
     for name, info in SERVICES.items():
-        prefix = name.title().replace("-", "")
+        prefix = service_id(name, "")
         (container,) = template["Resources"][f"{prefix}TaskDefinition"]["Properties"][
             "ContainerDefinitions"
         ]

@@ -33,6 +33,12 @@ class ServiceInfo:
     # The keys of the shared secret it reads at start.
     secret_keys: tuple[str, ...] = ()
 
+    def own_prefix(self) -> str:
+        """Its prefix in the documents bucket; only for a service that keeps objects there."""
+        if self.bucket_prefix is None:
+            raise ValueError(f"{self.name} keeps no objects in the documents bucket")
+        return self.bucket_prefix
+
     @property
     def module(self) -> str:
         return "marketscope_" + self.name.replace("-", "_")

@@ -101,7 +101,7 @@ class Settings(ServiceSettings):
     )
     reports_bucket: str = DOCUMENTS_BUCKET
     reports_prefix: str = Field(
-        default=SERVICE.bucket_prefix or "chat/", description="The service's own S3 prefix"
+        default=SERVICE.own_prefix(), description="The service's own S3 prefix"
     )
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ class Settings(ServiceSettings):
     table_name: str = SERVICE.table
     queue_name: str = queue_name(SERVICE.name)
     documents_bucket: str = DOCUMENTS_BUCKET
-    documents_prefix: str = SERVICE.bucket_prefix or "rag/"
+    documents_prefix: str = SERVICE.own_prefix()
     index_path: Path = Field(
         default=DEFAULT_INDEX_PATH,
         description="Chroma directory; only this process may write it",

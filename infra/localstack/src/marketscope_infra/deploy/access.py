@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from marketscope_events.catalog import Catalog, dlq_name, queue_name
-from marketscope_infra.definitions.model import JsonObject, Resource
+from marketscope_infra.definitions.model import JsonObject, Resource, bucket_arn
 from marketscope_infra.deploy.cfn import stack_arn, sub
 from marketscope_infra.deploy.spec_resources import stack_bucket_name
 from marketscope_platform.topology import (
@@ -92,12 +92,12 @@ def topic_arns(topics: Sequence[str]) -> list[JsonObject]:
     return [stack_arn("sns", topic) for topic in topics]
 
 
-def bucket_arn() -> JsonObject:
-    return sub(f"arn:${{AWS::Partition}}:s3:::{stack_bucket_name(DOCUMENTS_BUCKET)}")
+def documents_bucket_arn() -> JsonObject:
+    return sub(bucket_arn(stack_bucket_name(DOCUMENTS_BUCKET)))
 
 
 def prefix_arn(prefix: str) -> JsonObject:
-    return sub(f"arn:${{AWS::Partition}}:s3:::{stack_bucket_name(DOCUMENTS_BUCKET)}/{prefix}*")
+    return sub(f"{bucket_arn(stack_bucket_name(DOCUMENTS_BUCKET))}/{prefix}*")
 
 
 def secret_arn() -> JsonObject:
@@ -191,7 +191,7 @@ def _bucket_statements(info: ServiceInfo) -> list[JsonObject]:
         _allow(
             "ListOwnPrefix",
             LIST_ACTIONS,
-            [bucket_arn()],
+            [documents_bucket_arn()],
             Condition={"StringLike": {"s3:prefix": [f"{info.bucket_prefix}*"]}},
         ),
     ]

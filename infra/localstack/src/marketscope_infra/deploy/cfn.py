@@ -4,9 +4,10 @@ resources."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from marketscope_infra.definitions.model import JsonObject
+from marketscope_infra.definitions.model import JsonObject, arn, bucket_arn
 
 NAME_PREFIX = "marketscope-"
 _PSEUDO_PLACEHOLDER = "${AWS::"
@@ -45,6 +46,13 @@ def with_pseudo_parameters(value: Any) -> Any:
     return value
 
 
-def stack_arn(service: str, resource: str, *, region: bool = True) -> JsonObject:
-    where = "${AWS::Region}:${AWS::AccountId}" if region else ":"
-    return sub(f"arn:${{AWS::Partition}}:{service}:{where}:{resource}")
+def stack_arn(service: str, resource: str) -> JsonObject:
+    """The spec's ARN of a resource of this stack's account and region, as an ``Fn::Sub``."""
+    return sub(arn(service, resource))
+
+
+def rename_buckets(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with each bucket's ARN (and the ARNs of its objects) naming the new name."""
+    for old, new in names.items():
+        text = text.replace(bucket_arn(old), bucket_arn(new))
+    return text

@@ -9,6 +9,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from marketscope_infra.deploy.cfn import rename_buckets
+
 BUCKET_OUTPUTS = {"marketscope-documents": "DocumentsBucket"}
 
 
@@ -19,7 +21,7 @@ def spec_for_stack(spec: Mapping[str, Any], outputs: Mapping[str, str]) -> dict[
         if output not in outputs:
             raise KeyError(f"the stack has no output {output} (the name of {bucket})")
         deployed = outputs[output]
+        text = rename_buckets(text, {bucket: deployed})
         text = text.replace(f'"name": "{bucket}"', f'"name": "{deployed}"')
-        text = text.replace(f"s3:::{bucket}", f"s3:::{deployed}")
     renamed: dict[str, Any] = json.loads(text)
     return renamed

@@ -46,7 +46,6 @@ class ServiceWiring:
 
     log_groups: Mapping[str, str]
     environment: Mapping[str, Mapping[str, object]]
-    shared_queue_services: frozenset[str]
 
 
 def parameters(services: Mapping[str, ServiceInfo]) -> JsonObject:
@@ -188,7 +187,7 @@ def _network(services: Mapping[str, ServiceInfo]) -> dict[str, JsonObject]:
     return resources
 
 
-def _load_balancer() -> dict[str, JsonObject]:
+def _load_balancer(edge: ServiceInfo) -> dict[str, JsonObject]:
     forward = [{"Type": "forward", "TargetGroupArn": ref(TARGET_GROUP)}]
     redirect = [
         {
@@ -217,7 +216,7 @@ def _load_balancer() -> dict[str, JsonObject]:
                 "Name": "marketscope-gateway",
                 "TargetType": "ip",
                 "Protocol": "HTTP",
-                "Port": 8000,
+                "Port": edge.port,
                 "VpcId": ref("VpcId"),
                 "HealthCheckPath": "/readyz",
                 "HealthCheckIntervalSeconds": 15,
@@ -396,11 +395,11 @@ def _service(
     resources[service] = {"Type": "AWS::ECS::Service", "Properties": properties}
     if depends:
         resources[service]["DependsOn"] = depends
-    resources.update(_scaling(info, wiring, service))
+    resources.update(_scaling(info, service))
     return resources
 
 
-def _scaling(info: ServiceInfo, wiring: ServiceWiring, service: str) -> dict[str, JsonObject]:
+def _scaling(info: ServiceInfo, service: str) -> dict[str, JsonObject]:
     name = info.name
     target = service_id(name, "ScalableTarget")
     resources: dict[str, JsonObject] = {
@@ -431,7 +430,7 @@ def _scaling(info: ServiceInfo, wiring: ServiceWiring, service: str) -> dict[str
             },
         },
     }
-    if name in wiring.shared_queue_services and info.queue:
+    if info.queue is not None and not info.per_instance_queue:
         resources[service_id(name, "BacklogScaling")] = _backlog_policy(info, target, service)
     return resources
 
@@ -544,7 +543,7 @@ def compute_resources(
             },
         },
         **_network(services),
-        **_load_balancer(),
+        **_load_balancer(services[EDGE_SERVICE]),
         **_discovery(services),
     }
     for info in services.values():

@@ -17,7 +17,13 @@ from marketscope_infra.definitions.model import (
     rule_arn,
     topic_arn,
 )
-from marketscope_infra.deploy.cfn import logical_id, ref, sub, with_pseudo_parameters
+from marketscope_infra.deploy.cfn import (
+    logical_id,
+    ref,
+    rename_buckets,
+    sub,
+    with_pseudo_parameters,
+)
 
 # Bucket names are global across AWS accounts, so the stack's bucket carries its account and
 # region; the services are told the name (see compute.py).
@@ -72,16 +78,12 @@ class SpecTranslation:
     bucket_names: dict[str, JsonObject]
 
 
-def _stack_text(text: str, buckets: Sequence[str]) -> str:
-    for bucket in buckets:
-        text = text.replace(bucket_arn(bucket), bucket_arn(stack_bucket_name(bucket)))
-    return text
-
-
 def _localised(value: JsonObject, buckets: Sequence[str]) -> JsonObject:
     """Placeholders to ``Fn::Sub`` and the spec's bucket names to the stack's."""
     localised: JsonObject = with_pseudo_parameters(
-        json.loads(_stack_text(json.dumps(value), buckets))
+        json.loads(
+            rename_buckets(json.dumps(value), {name: stack_bucket_name(name) for name in buckets})
+        )
     )
     return localised
 

@@ -47,14 +47,7 @@ def _wiring(
         for name, setting in BUCKET_SETTINGS.items()
         if name in services
     }
-    shared = frozenset(
-        resource.name.removeprefix("marketscope-")
-        for resource in spec
-        if resource.kind == "queue" and not resource.name.endswith("-dlq")
-    )
-    return compute.ServiceWiring(
-        log_groups=log_groups, environment=environment, shared_queue_services=shared
-    )
+    return compute.ServiceWiring(log_groups=log_groups, environment=environment)
 
 
 def build_template(
