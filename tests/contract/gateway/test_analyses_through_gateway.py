@@ -58,8 +58,11 @@ async def test_the_owners_socket_sees_progress_then_the_completed_report(stack: 
     stages = [p["stage"] for p in progress]
     assert stages[0] == "gathering"
     assert {"computing", "searching", "writing"} <= set(stages)
-    # Per symbol as its data is in (at most one event per quarter second of a stage).
-    assert any(re.fullmatch(r"Gathering data: [1-4]/4 symbols", p["message"]) for p in progress)
+    # Per symbol as its data is in: at most one event per quarter second of a stage, and
+    # the stage's last update is held back, never dropped.
+    gathering = [p["message"] for p in progress if p["stage"] == "gathering"]
+    assert gathering[0] == "Gathering data for 4 symbols"
+    assert gathering[-1] == "Gathering data: 4/4 symbols", gathering
     assert [p["percent"] for p in progress] == sorted(p["percent"] for p in progress)
     data = completed["data"]
     assert data["link"] == f"/api/v1/analyses/{analysis_id}"

@@ -202,18 +202,14 @@ class _Job:
         self.analysis_id = loaded.state.id
         self._last_stage: AnalysisStage | None = None
         self._last_progress = 0.0
+        self._held_back: AnalysisProgressed | None = None
         self._stage_started = time.perf_counter()
         self.timings_ms: dict[str, float] = {}
 
     async def progress(self, stage: AnalysisStage, percent: int, message: str) -> None:
+        """Append progress, at most one event per interval within a stage. An update held
+        back is not lost: the last one of a stage is appended before the next stage's."""
         now = time.perf_counter()
-        if stage != self._last_stage:
-            if self._last_stage is not None:
-                self.timings_ms[self._last_stage] = (now - self._stage_started) * 1000
-            self._stage_started = now
-        elif now - self._last_progress < self._worker.settings.progress_interval:
-            return
-        self._last_stage, self._last_progress = stage, now
         state = self.loaded.state
         event = AnalysisProgressed(
             analysis_id=state.id,
@@ -223,7 +219,21 @@ class _Job:
             message=message,
             at=self._worker.clock(),
         )
+        if stage != self._last_stage:
+            if self._last_stage is not None:
+                self.timings_ms[self._last_stage] = (now - self._stage_started) * 1000
+            self._stage_started = now
+            await self._flush_held_back()
+        elif now - self._last_progress < self._worker.settings.progress_interval:
+            self._held_back = event
+            return
+        self._last_stage, self._last_progress, self._held_back = stage, now, None
         await self._append(event)
+
+    async def _flush_held_back(self) -> None:
+        held_back, self._held_back = self._held_back, None
+        if held_back is not None:
+            await self._append(held_back)
 
     async def _append(self, data: EventData) -> None:
         try:
