@@ -24,6 +24,8 @@ from marketscope_gateway.auth.signing_key import SigningKey
 from marketscope_gateway.auth.throttle import LoginBackoff, LoginThrottle, RegistrationThrottle
 from marketscope_gateway.auth.tokens import TokenCodec
 from marketscope_gateway.downstream import ChatClient, MarketDataClient, NotifierClient, RagClient
+from marketscope_gateway.downstream.http_client import ServiceHttpClient
+from marketscope_gateway.downstream.pool import KeepAliveTransport
 from marketscope_gateway.handlers import LivePush
 from marketscope_gateway.live.feed import LiveFeed
 from marketscope_gateway.live.hub import Hub
@@ -40,6 +42,9 @@ if TYPE_CHECKING:
 
 # How long shutdown waits for the instance queue to be deleted before leaving it to expire.
 QUEUE_REMOVAL_SECONDS = 10.0
+# Per downstream service: requests in flight at once, idle connections kept for the next.
+DOWNSTREAM_CONNECTIONS = 200
+DOWNSTREAM_IDLE_CONNECTIONS = 50
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +86,17 @@ class Components:
 def _http_client(
     base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None, tracing: Tracing
 ) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(
+    """One client per service for the app's lifetime, keeping no cookie: up to
+    ``DOWNSTREAM_CONNECTIONS`` requests in flight on kept-alive HTTP/1.1 connections
+    (`KeepAliveTransport`, unless a test hands in its own transport)."""
+    limits = caller_limits(
+        max_connections=DOWNSTREAM_CONNECTIONS, max_keepalive=DOWNSTREAM_IDLE_CONNECTIONS
+    )
+    client = ServiceHttpClient(
         base_url=base_url,
         timeout=timeout,
-        transport=transport,
-        limits=caller_limits(max_connections=200, max_keepalive=50),
+        transport=transport or KeepAliveTransport(limits),
+        limits=limits,
     )
     tracing.instrument_client(client)  # spans, and traceparent downstream
     return client

@@ -2,7 +2,9 @@
 tokens (one per generation of a session family, rotated on every use).
 
 Both are HS256 JWTs signed with the gateway's key; ``typ`` keeps one from being used as
-the other. Expiry is checked against the injected clock, not the library's own.
+the other. Expiry is checked against the injected clock, not the library's own, on every
+read: an access token verified once is kept briefly (`verified.VerifiedTokens`), since a
+client sends the same one with every request.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import jwt
 
 from marketscope_gateway.auth.signing_key import SigningKey
+from marketscope_gateway.auth.verified import VerifiedTokens
 from marketscope_gateway.errors import InvalidToken
 from marketscope_servicekit import Identity
 
@@ -67,11 +70,13 @@ class TokenCodec:
         access_ttl_seconds: int,
         refresh_ttl_seconds: int,
         clock: Callable[[], float] = time.time,
+        verified: VerifiedTokens | None = None,
     ) -> None:
         self._key = key
         self.access_ttl = access_ttl_seconds
         self.refresh_ttl = refresh_ttl_seconds
         self._clock = clock
+        self._verified = verified if verified is not None else VerifiedTokens()
 
     def _encode(self, claims: dict[str, Any], ttl: int) -> IssuedToken:
         now = int(self._clock())
@@ -126,6 +131,19 @@ class TokenCodec:
         return self._encode(claims, self.refresh_ttl)
 
     def read_access(self, token: str) -> AccessClaims:
+        """The claims of a valid, unexpired access token; `InvalidToken` otherwise, with
+        the same words whether the token was verified now or before."""
+        key = self._key.value
+        kept = self._verified.get(token, key)
+        if kept is not None:
+            if kept.expires_at <= self._clock():
+                raise InvalidToken(f"The {ACCESS} token has expired.")
+            return kept
+        claims = self._verify_access(token)
+        self._verified.keep(token, key, claims)
+        return claims
+
+    def _verify_access(self, token: str) -> AccessClaims:
         claims = self._decode(token, ACCESS)
         roles, session_id = claims.get("roles"), claims.get("sid")
         if (

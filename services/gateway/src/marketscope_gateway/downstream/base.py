@@ -70,10 +70,11 @@ class ServiceClient:
         request = self.http.build_request(
             method,
             path,
-            params=query,
+            # None rather than empty: httpx copies the whole URL to merge even no query.
+            params=query or None,
             json=json,
             content=body if body is not None else content,
-            headers=request_headers,
+            headers=request_headers or None,
             timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
         if identity is not None:
