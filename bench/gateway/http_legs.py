@@ -63,7 +63,13 @@ def identity_signer(internal_key: str, identity: Identity, path: str) -> Signer:
     return signed
 
 
-async def load(leg: Leg, requests: int, concurrency: int, tally: Tally | None = None) -> float:
+async def load(
+    leg: Leg,
+    requests: int,
+    concurrency: int,
+    tally: Tally | None = None,
+    cpu: CpuMeter | None = None,
+) -> float:
     """``requests`` GETs by ``concurrency`` keep-alive workers, each with a client and a
     connection of its own; the requests/s. One pool of ``concurrency`` connections would
     cost more per request the more of them are idle at once (httpcore looks at every
@@ -91,14 +97,20 @@ async def load(leg: Leg, requests: int, concurrency: int, tally: Tally | None = 
                 latencies.append((time.perf_counter() - started) * 1000)
                 errors += response.status_code != 200
 
+        # CPU is read over exactly the requests (making 32 clients costs more than
+        # their requests do in a short round).
+        before = cpu.read() if cpu is not None else {}
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for client in clients))
         elapsed = time.perf_counter() - started
+        spent = cpu_spent(before, cpu.read()) if cpu is not None else {}
     rps = len(latencies) / elapsed
     if tally is not None:
         tally.rounds_rps.append(round(rps, 1))
         tally.latencies_ms.extend(latencies)
         tally.errors += errors
+        for name, seconds in spent.items():
+            tally.cpu_s[name] = tally.cpu_s.get(name, 0.0) + seconds
     return rps
 
 
@@ -133,11 +145,7 @@ async def http_phase(
     for index in range(rounds):
         shift = index % len(legs)
         for leg in [*legs[shift:], *legs[:shift]]:
-            tally = tallies[leg.name]
-            before = cpu.read()
-            rps = await load(leg, requests, concurrency, tally)
-            for name, seconds in cpu_spent(before, cpu.read()).items():
-                tally.cpu_s[name] = tally.cpu_s.get(name, 0.0) + seconds
+            rps = await load(leg, requests, concurrency, tallies[leg.name], cpu)
             log(f"  round {index + 1} {leg.name}: {rps:.1f} requests/s")
     result: dict[str, Any] = {name: _summary(t) for name, t in tallies.items()}
     gateway = result["gateway_quotes"]["rps"]

@@ -41,6 +41,7 @@ import jwt
 from environment import SETTINGS, described, environment, settings
 from fanout import websocket_phase
 from http_legs import Leg, http_phase, identity_signer
+from sampling import profile_leg
 from serve_app import options
 from servers import CpuMeter, Served, log, server, wait_ready
 
@@ -66,6 +67,7 @@ class Params:
     events: int
     event_gap_s: float
     websocket: bool
+    profile: bool
     output: Path
 
 
@@ -108,6 +110,13 @@ async def measure(
         cpu=cpu,
     )
     results: dict[str, Any] = {"http": http}
+    if params.profile:
+        results["profile"] = await profile_leg(
+            legs[0],
+            servers["gateway"].pid,
+            requests=params.requests,
+            concurrency=params.concurrency,
+        )
     if params.websocket:
         aws_settings = AwsSettings(endpoint_url=endpoint, default_region="us-east-1")
         async with AwsClients(aws_settings) as aws:
@@ -133,11 +142,14 @@ def parse(argv: Sequence[str] | None) -> Params:
     parser.add_argument("--events", type=int, default=100)
     parser.add_argument("--event-gap", type=float, default=0.3)
     parser.add_argument("--http-only", action="store_true", help="skip the WebSocket phase")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="skip sampling the gateway with py-spy"
+    )
     parser.add_argument("--quick", action="store_true", help="a small run to check the script")
     parser.add_argument("--output", type=Path, default=RESULTS_FILE)
     args = parser.parse_args(argv)
     if args.quick:
-        return Params(300, 1, 8, 50, 10, 0.2, not args.http_only, args.output)
+        return Params(300, 1, 8, 50, 10, 0.2, not args.http_only, not args.no_profile, args.output)
     return Params(
         args.requests,
         args.rounds,
@@ -146,6 +158,7 @@ def parse(argv: Sequence[str] | None) -> Params:
         args.events,
         args.event_gap,
         not args.http_only,
+        not args.no_profile,
         args.output,
     )
 

@@ -170,6 +170,10 @@ def create_service_app(
         title=f"MarketScope {name}",
         version=_distribution_version(f"marketscope-{name}"),
         lifespan=lifespan,
+        # Requests are traced (tracing.py) and measured (request_metrics.py) by the
+        # service itself; FastAPI's own OpenTelemetry would only look, on every request,
+        # for what to add to them.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.service_name = name
     app.state.metrics = metrics

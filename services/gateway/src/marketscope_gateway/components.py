@@ -25,7 +25,7 @@ from marketscope_gateway.auth.throttle import LoginBackoff, LoginThrottle, Regis
 from marketscope_gateway.auth.tokens import TokenCodec
 from marketscope_gateway.downstream import ChatClient, MarketDataClient, NotifierClient, RagClient
 from marketscope_gateway.downstream.http_client import ServiceHttpClient
-from marketscope_gateway.downstream.pool import KeepAliveTransport
+from marketscope_gateway.downstream.transport import PooledTransport
 from marketscope_gateway.handlers import LivePush
 from marketscope_gateway.live.feed import LiveFeed
 from marketscope_gateway.live.hub import Hub
@@ -88,14 +88,14 @@ def _http_client(
 ) -> httpx.AsyncClient:
     """One client per service for the app's lifetime, keeping no cookie: up to
     ``DOWNSTREAM_CONNECTIONS`` requests in flight on kept-alive HTTP/1.1 connections
-    (`KeepAliveTransport`, unless a test hands in its own transport)."""
+    (aiohttp's pool, `PooledTransport`, unless a test hands in its own transport)."""
     limits = caller_limits(
         max_connections=DOWNSTREAM_CONNECTIONS, max_keepalive=DOWNSTREAM_IDLE_CONNECTIONS
     )
     client = ServiceHttpClient(
         base_url=base_url,
         timeout=timeout,
-        transport=transport or KeepAliveTransport(limits),
+        transport=transport or PooledTransport(limits),
         limits=limits,
     )
     tracing.instrument_client(client)  # spans, and traceparent downstream

@@ -1,7 +1,8 @@
-"""The downstream transport against a scripted loopback HTTP/1.1 server: connections kept
-alive and reused, the pool's limits and timeouts, a connection the service closed (idle,
-or as the request went out), streamed and chunked answers, request bodies of each kind,
-HEAD, ``Connection: close``, cancellation, refused headers, and the same under uvloop."""
+"""The downstream transport (aiohttp's pool behind httpx) against a scripted loopback
+HTTP/1.1 server: connections kept alive and reused, the pool's limits and timeouts, a
+connection the service closed (idle, or as the request went out), streamed and chunked
+answers, request bodies of each kind, HEAD, ``Connection: close``, cancellation, refused
+headers, and the same under uvloop."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 import uvloop
 
 from marketscope_gateway.downstream import MarketDataClient, RagClient
-from marketscope_gateway.downstream.pool import KeepAliveTransport
+from marketscope_gateway.downstream.transport import PooledTransport
 from marketscope_gateway.errors import DownstreamUnavailable
 from marketscope_servicekit import Identity
 
@@ -85,7 +86,7 @@ async def serving(
     )
     client = httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}",
-        transport=KeepAliveTransport(pool),
+        transport=PooledTransport(pool),
         timeout=httpx.Timeout(5.0, pool=limits.get("pool_timeout", 5.0)),
     )
     async with server, client:
@@ -163,7 +164,7 @@ async def dropping_client() -> AsyncIterator[tuple[DroppingService, httpx.AsyncC
     service = DroppingService()
     server = await asyncio.start_server(service.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    transport = KeepAliveTransport(httpx.Limits(max_connections=10))
+    transport = PooledTransport(httpx.Limits(max_connections=10))
     async with (
         server,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", transport=transport) as http,
@@ -251,7 +252,7 @@ async def test_nothing_listening_is_connect_error() -> None:
     port = server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()
-    transport = KeepAliveTransport(httpx.Limits(max_connections=1))
+    transport = PooledTransport(httpx.Limits(max_connections=1))
     async with httpx.AsyncClient(transport=transport) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get(f"http://127.0.0.1:{port}/")
