@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 # Run by path, so Python puts this folder first on sys.path: the modules next to this
-# file import as top-level modules.
+# file import as top-level modules; the root makes bench.common importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 import httpx
 import jwt
 from environment import SETTINGS, described, environment, settings
@@ -43,8 +45,9 @@ from fanout import websocket_phase
 from http_legs import Leg, http_phase, identity_signer
 from sampling import profile_leg
 from serve_app import options
-from servers import CpuMeter, Served, log, server, wait_ready
+from servers import CpuMeter, log, server, wait_ready
 
+from bench.common.processes import RunningServer
 from marketscope_emulator.process import EmulatorProcess, free_port
 from marketscope_infra.appliers.context import Clients
 from marketscope_infra.apply import apply, load_spec
@@ -85,7 +88,7 @@ async def account(gateway: str) -> tuple[str, Identity]:
 
 async def measure(
     endpoint: str,
-    servers: dict[str, Served],
+    servers: dict[str, RunningServer],
     internal_key: str,
     cpu: CpuMeter,
     params: Params,

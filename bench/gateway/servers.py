@@ -1,24 +1,22 @@
 """The benchmark's servers: each its own uvicorn process under the services' own uvicorn
 options (`serve_app`), started, probed until it answers, and stopped with its process
-group; and the CPU each one (and this load client) spends, read from the kernel's
-accounting (psutil), so the cost of a request can be told apart from what the load
-client could send."""
+group (`bench.common.processes`; run.py puts the root on sys.path); and the CPU each one
+(and this load client) spends, read from the kernel's accounting (psutil), so the cost of
+a request can be told apart from what the load client could send."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
+
+from bench.common.processes import RunningServer, running_server
 
 SERVE_APP = Path(__file__).with_name("serve_app.py")
 LOAD_CLIENT = "load client"
@@ -28,48 +26,21 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-@dataclass(frozen=True)
-class Served:
-    name: str
-    url: str
-    pid: int
-
-
 @contextlib.contextmanager
 def server(
     name: str, app: str, port: int, env: Mapping[str, str], app_dir: Path | None = None
-) -> Iterator[Served]:
+) -> Iterator[RunningServer]:
+    """``app`` served by `serve_app` on ``port`` until it answers ``/healthz`` (the hello
+    has only ``/``); its log is ``marketscope-bench-gateway-<name>.log``."""
     command = [sys.executable, str(SERVE_APP), app, str(port)]
     if app_dir is not None:
         command.append(str(app_dir))
-    log_path = Path(tempfile.gettempdir()) / f"marketscope-bench-gateway-{name}.log"
-    with log_path.open("wb") as output:
-        process = subprocess.Popen(
-            command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited; see {log_path}")
-                with contextlib.suppress(httpx.HTTPError):
-                    path = "/healthz" if name != "hello" else "/"
-                    if httpx.get(url + path, timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{name} did not start; see {log_path}")
-                time.sleep(0.2)
-            log(f"{name} up on {url} (pid {process.pid})")
-            yield Served(name, url, process.pid)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    probe = "/healthz" if name != "hello" else "/"
+    with running_server(
+        command, bench="gateway", name=name, port=port, probe=probe, env=env
+    ) as served:
+        log(f"{name} up on {served.url} (pid {served.pid})")
+        yield served
 
 
 def wait_ready(url: str, checks: Sequence[str], timeout: float = 60) -> None:

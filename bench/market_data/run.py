@@ -21,17 +21,21 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# Run by path: this folder comes first on sys.path; the root makes bench.* importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 import httpx
 import numpy as np
 
+from bench.common.processes import running_server
 from marketscope_emulator.process import EmulatorProcess, free_port
 from marketscope_infra.appliers.context import Clients
 from marketscope_infra.apply import apply, load_spec
@@ -57,37 +61,19 @@ def say(message: str) -> None:
 
 
 @contextmanager
-def served(factory: str, env: dict[str, str]):
+def served(factory: str, env: dict[str, str]) -> Iterator[str]:
+    """``bench_apps:<factory>`` in its own uvicorn process on a free port, until it answers
+    /healthz (the hello, which has no such route: /docs); its log is
+    ``marketscope-bench-market-data-market-data.log`` or ``...-hello.log``."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", f"bench_apps:{factory}",
                "--app-dir", str(HERE), "--port", str(port), *UVICORN_FLAGS]  # fmt: skip
-    process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{factory} exited: {process.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(
-                    f"{base}/docs" if factory == "hello" else f"{base}/healthz"
-                ).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{factory} did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    name = factory.replace("_", "-")
+    probe = "/docs" if factory == "hello" else "/healthz"
+    with running_server(
+        command, bench="market-data", name=name, port=port, probe=probe, env=env
+    ) as server:
+        yield server.url
 
 
 class Connection:

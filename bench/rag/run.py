@@ -12,8 +12,9 @@ Phases:
 2. search  hybrid (BM25 + vector, RRF), vector-only and BM25-only searches as one owner,
            each timed end to end including the query embedding; the first search after
            indexing rebuilds the BM25 snapshot and is reported separately.
-3. quality hit@1, hit@5 and MRR@10 of each mode on the two labelled sets of
-           `services/rag/tests/` (the guides' own words, and paraphrases), searching as
+3. quality hit@1, hit@5 and MRR@10 of each mode on the three labelled sets of
+           `services/rag/tests/` (the guides' own words, paraphrases, and held-out
+           questions never used for tuning), searching as
            the same owner, so the other documents it sees are distractors.
 
 `--quality-only` skips the timed searches and replaces only the `quality` figures of an
@@ -56,6 +57,7 @@ LABELS = Path(__file__).resolve().parents[2] / "services/rag/tests"
 LABELLED_SETS = {
     "questions": LABELS / "retrieval_questions.json",
     "paraphrases": LABELS / "retrieval_paraphrases.json",
+    "held_out": LABELS / "retrieval_held_out.json",
 }
 MODES: tuple[SearchMode, ...] = ("bm25", "vector", "hybrid")
 
@@ -153,11 +155,15 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.chunks, args.queries = 1_000, 60
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as workdir:
+        return run(args, Path(workdir))
+
+
+def run(args: argparse.Namespace, workdir: Path) -> int:
     rng = random.Random(7)
     rss_start = rss_mib()
     embedder = MiniLMEmbedder()
     chunker = Chunker(TokenCounter(), chunk_tokens=200, overlap_tokens=32)
-    workdir = Path(tempfile.mkdtemp(prefix="rag-bench-"))
     index = ChunkIndex.open(workdir / "chroma", embedder)
     rss_model = rss_mib()
 
@@ -212,6 +218,7 @@ def main() -> int:
         "corpus_chunks": total,
         "searched_as": [owner, "shared"],
         "k": 10,
+        "glossary_phrasings": len(index.glossary),
         "sets": quality(index, [owner, "shared"]),
     }
     if args.quality_only:

@@ -18,10 +18,7 @@ import json
 import os
 import platform
 import secrets
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -29,8 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# Run by path: this folder comes first on sys.path; the root makes bench.* importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 import httpx
 
+from bench.common.processes import running_server
 from marketscope_emulator.process import EmulatorProcess, free_port
 from marketscope_gateway.auth.passwords import default_hashing_concurrency
 from marketscope_infra.appliers.context import Clients
@@ -60,37 +61,13 @@ def summary(values_ms: Sequence[float]) -> dict[str, float]:
 
 @contextlib.contextmanager
 def server(name: str, app: str, env: dict[str, str]) -> Iterator[str]:
-    """``app`` in its own uvicorn process on a free port, until it answers /healthz."""
+    """``app`` in its own uvicorn process on a free port, until it answers /healthz; its
+    log is ``marketscope-bench-registration-<name>.log``."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--port", str(port)]
     command += ["--log-level", "warning", "--no-access-log"]
-    log_path = Path(tempfile.gettempdir()) / f"marketscope-bench-registration-{name}.log"
-    with log_path.open("wb") as output:
-        process = subprocess.Popen(
-            command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while not _healthy(url):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not start; see {log_path}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def _healthy(url: str) -> bool:
-    with contextlib.suppress(httpx.HTTPError):
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    return False
+    with running_server(command, bench="registration", name=name, port=port, env=env) as served:
+        yield served.url
 
 
 def credentials() -> dict[str, str]:

@@ -1,11 +1,18 @@
-"""Retrieval quality over the starter knowledge base, with two labelled question sets.
+"""Retrieval quality over the starter knowledge base, with three labelled question sets.
 
 `retrieval_questions.json` asks in the guides' own words; `retrieval_paraphrases.json`
-asks the way users do, avoiding the words of the section that answers. Each question
-names the document and a passage of the chunk that answers it (a chunk is relevant when
-it contains that passage; chunk indexes would change whenever the chunker does). Reports
-hit@1, hit@5 and MRR@10 for vector-only, BM25-only and hybrid retrieval, and holds
-hybrid to earning its place: at least as good as the better single mode on both sets.
+asks the way users do, avoiding the words of the section that answers. The fusion
+constants and the bundled glossary (`search/glossary.py`) were measured against those
+two, so they also measure what was tuned on them. `retrieval_held_out.json` was written
+afterwards, by someone who had seen neither the other sets nor the glossary, and has
+never been used to tune anything: it is the figure to read for questions nobody
+anticipated (and it must stay unused for tuning to remain so).
+
+Each question names the document and a passage of the chunk that answers it (a chunk is
+relevant when it contains that passage; chunk indexes would change whenever the chunker
+does). Reports hit@1, hit@5 and MRR@10 for vector-only, BM25-only and hybrid retrieval,
+and holds hybrid to earning its place: at least as good as the better single mode on
+MRR and hit@5, on every set.
 
 Result lists never repeat a passage: the same chunk stored twice, or near-identical
 chunks of one document version, take one place.
@@ -31,6 +38,7 @@ HERE = Path(__file__).parent
 SETS = {
     "questions": json.loads((HERE / "retrieval_questions.json").read_text()),
     "paraphrases": json.loads((HERE / "retrieval_paraphrases.json").read_text()),
+    "held_out": json.loads((HERE / "retrieval_held_out.json").read_text()),
 }
 MODES: tuple[SearchMode, ...] = ("vector", "bm25", "hybrid")
 Metrics = dict[str, float]
@@ -123,21 +131,18 @@ def test_hybrid_finds_direct_questions_in_its_top_5(
     assert quality["questions"]["hybrid"]["hit@5"] >= 0.95
 
 
-def test_hybrid_finds_most_paraphrases_in_its_top_5(
-    quality: dict[str, dict[str, Metrics]],
-) -> None:
-    assert quality["paraphrases"]["hybrid"]["hit@5"] >= 0.875
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="for three paraphrases neither retriever ranks the answer in its own top 5 "
-    "(see the fusion notes in search/retrieval.py): fusion has not reached 0.95 there",
-)
 def test_hybrid_finds_95_percent_of_paraphrases_in_its_top_5(
     quality: dict[str, dict[str, Metrics]],
 ) -> None:
     assert quality["paraphrases"]["hybrid"]["hit@5"] >= 0.95
+
+
+def test_hybrid_finds_three_in_four_held_out_questions_in_its_top_5(
+    quality: dict[str, dict[str, Metrics]],
+) -> None:
+    # Measured 0.800 (vectors 0.675, BM25 0.775): a floor against regressions, not a
+    # goal; the gap to the paraphrases' figure is what tuning on a set buys on it.
+    assert quality["held_out"]["hybrid"]["hit@5"] >= 0.75
 
 
 def _records(

@@ -27,6 +27,7 @@ from marketscope_rag.indexing.indexer import Indexer, IndexingLimits
 from marketscope_rag.indexing.reconcile import IndexReconciler
 from marketscope_rag.indexing.turns import FairTurns
 from marketscope_rag.quotas.usage import Quotas, UsageLedger
+from marketscope_rag.search.glossary import Glossary, bundled_glossary
 from marketscope_rag.search.retrieval import ChunkIndex
 from marketscope_rag.search.vector_index import VectorIndex
 from marketscope_rag.service import DocumentService
@@ -50,14 +51,23 @@ def build_embedder(settings: Settings) -> Embedder:
     return MiniLMEmbedder()
 
 
+def load_glossary(path: Path | None) -> Glossary:
+    """The deployment's glossary file, or the bundled finance glossary."""
+    return bundled_glossary() if path is None else Glossary.load(path)
+
+
 def open_index(
-    path: Path, embedder: Embedder, *, query_vectors_kept: int = QUERY_VECTORS_KEPT
+    path: Path,
+    embedder: Embedder,
+    *,
+    query_vectors_kept: int = QUERY_VECTORS_KEPT,
+    glossary: Glossary | None = None,
 ) -> tuple[VectorIndex, ChunkIndex]:
     """The Chroma collection (which the reconciler lists) and the index over it."""
     vectors = VectorIndex(path, embedder)
     try:
         cache = QueryVectorCache(embedder, kept=query_vectors_kept)
-        return vectors, ChunkIndex(vectors, embedder, query_vectors=cache)
+        return vectors, ChunkIndex(vectors, embedder, query_vectors=cache, glossary=glossary)
     except BaseException:
         vectors.close()
         raise
@@ -96,12 +106,14 @@ async def build_components(
         overlap_tokens=settings.chunk_overlap_tokens,
     )
     embedder = await asyncio.to_thread(build_embedder, settings)
+    glossary = load_glossary(settings.glossary_path)
     # Opened last: nothing after it can fail and leave the directory locked.
     vectors, index = await asyncio.to_thread(
         open_index,
         settings.index_path,
         embedder,
         query_vectors_kept=settings.query_vectors_kept,
+        glossary=glossary,
     )
     usage = UsageLedger(
         dynamodb,

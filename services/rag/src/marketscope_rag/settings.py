@@ -48,6 +48,11 @@ class Settings(ServiceSettings):
     query_vectors_kept: int = Field(
         default=QUERY_VECTORS_KEPT, ge=0, description="Recent queries' vectors kept; 0: off"
     )
+    glossary_path: Path | None = Field(
+        default=None,
+        description="TOML glossary of everyday phrasings for keyword search; unset: the "
+        "bundled finance glossary, an empty file: none",
+    )
     poll_wait_seconds: int = Field(default=10, ge=0, le=20)
     # Off only where many short-lived apps share one table (the test suite): each would
     # otherwise re-embed every document the others left there.

@@ -83,9 +83,11 @@ class LexicalSnapshot:
         owners: Iterable[str],
         document_ids: Iterable[str] | None = None,
         tags: Iterable[str] | None = None,
+        also: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
-        """Up to ``n`` visible chunk ids with a positive BM25 score, best first."""
-        query_tokens = tokenize(query)
+        """Up to ``n`` visible chunk ids with a positive BM25 score, best first; ``also``
+        adds search terms (tokens) to the query's own."""
+        query_tokens = tokenize(query) + list(also)
         if self.model is None or not query_tokens:
             return []
         mask = np.isin(self.owners, list(owners))
