@@ -77,17 +77,15 @@ class LexicalSnapshot:
 
     def search(
         self,
-        query: str,
+        query_tokens: Sequence[str],
         n: int,
         *,
         owners: Iterable[str],
         document_ids: Iterable[str] | None = None,
         tags: Iterable[str] | None = None,
-        also: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
-        """Up to ``n`` visible chunk ids with a positive BM25 score, best first; ``also``
-        adds search terms (tokens) to the query's own."""
-        query_tokens = tokenize(query) + list(also)
+        """Up to ``n`` visible chunk ids with a positive BM25 score for the query's tokens
+        (`tokenize`), best first."""
         if self.model is None or not query_tokens:
             return []
         mask = np.isin(self.owners, list(owners))
@@ -100,7 +98,7 @@ class LexicalSnapshot:
             return []
         k = min(n, len(self.chunk_ids))
         indices, scores = self.model.retrieve(
-            [query_tokens], k=k, show_progress=False, weight_mask=mask.astype(np.float32)
+            [list(query_tokens)], k=k, show_progress=False, weight_mask=mask.astype(np.float32)
         )
         return [
             (self.chunk_ids[int(index)], float(score))

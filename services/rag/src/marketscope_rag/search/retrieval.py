@@ -173,13 +173,13 @@ class ChunkIndex:
             where = _where(owners, document_ids, tags)
             vector_ranked = self._vectors.query(query_vector, min(depth, len(self)), where)
         if mode != "vector":
+            tokens = tokenize(query)
             lexical_ranked = self._lexical().search(
-                query,
+                tokens + self.glossary.expand(tokens),
                 depth,
                 owners=owners,
                 document_ids=document_ids,
                 tags=tags,
-                also=self.glossary.expand(tokenize(query)),
             )
         return _fuse(vector_ranked, lexical_ranked, self._records, k, mode)
 
