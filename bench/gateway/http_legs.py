@@ -135,6 +135,26 @@ def _ratio(numerator: float, denominator: float) -> float:
     return round(numerator / denominator, 3)
 
 
+def gateway_cpu_budgets(result: dict[str, Any]) -> dict[str, float | None]:
+    """Per target, the gateway's CPU per request at which the run would meet it, the other
+    processes' CPU per request as measured: when every process shares the same cores,
+    requests/s goes as 1 / (the CPU all of them spend per request). None where the rest of
+    the chain (market-data, the emulator, the load client) alone already exceeds the
+    budget, so no gateway could meet the target on this machine."""
+    totals = {
+        name: sum(result[name]["cpu_ms_per_request"].values())
+        for name in ("gateway_quotes", "market_data_direct", "hello")
+    }
+    own = result["gateway_quotes"]["cpu_ms_per_request"].get("gateway", 0.0)
+    rest = totals["gateway_quotes"] - own
+    baselines = {"gateway_to_hello": "hello", "gateway_to_market_data": "market_data_direct"}
+    budgets: dict[str, float | None] = {}
+    for name, target in TARGETS.items():
+        budget = totals[baselines[name]] / target - rest
+        budgets[name] = round(budget, 3) if budget > 0 else None
+    return budgets
+
+
 async def http_phase(
     legs: Sequence[Leg], *, requests: int, concurrency: int, rounds: int, cpu: CpuMeter
 ) -> dict[str, Any]:
@@ -157,6 +177,12 @@ async def http_phase(
     result["ratios"] = ratios
     result["targets"] = TARGETS
     result["meets_targets"] = all(ratios[name] >= target for name, target in TARGETS.items())
+    # A quote through the gateway includes market-data's own work, so on shared cores the
+    # gateway leg can never outrun market-data direct: that ratio bounds gateway_to_hello.
+    result["ceiling_gateway_to_hello"] = _ratio(
+        result["market_data_direct"]["rps"], result["hello"]["rps"]
+    )
+    result["gateway_cpu_budget_ms"] = gateway_cpu_budgets(result)
     for name in ("gateway_quotes", "market_data_direct", "hello"):
         figures = result[name]
         log(
@@ -165,4 +191,9 @@ async def http_phase(
         )
         log(f"    CPU ms per request: {figures['cpu_ms_per_request']}")
     log(f"  ratios {ratios} (targets {TARGETS}): met {result['meets_targets']}")
+    log(
+        f"  gateway_to_hello can reach at most {result['ceiling_gateway_to_hello']} here "
+        "(market-data direct / hello); the gateway's CPU per request that would meet each "
+        f"target (None: none could): {result['gateway_cpu_budget_ms']}"
+    )
     return result

@@ -5,7 +5,9 @@
               market-data directly, with the signed identity it needs; and a bare ASGI
               hello endpoint under the same uvicorn settings. Requests/s, p50/p99 and CPU
               per request of every process, in rotating rounds (`http_legs`); targets:
-              gateway >= 0.6 of hello and >= 0.65 of market-data direct.
+              gateway >= 0.6 of hello and >= 0.65 of market-data direct, with the
+              ceiling this machine puts on each (market-data direct / hello; the
+              gateway CPU per request that would meet it).
 2. websocket  1,000 WebSocket clients subscribed to ``quotes:AAPL``; QuoteUpdated events
               published to SNS one at a time (`fanout`); target p99 <= 100 ms from the
               gateway's receipt to the last client.

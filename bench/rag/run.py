@@ -12,9 +12,9 @@ Phases:
 2. search  hybrid (BM25 + vector, RRF), vector-only and BM25-only searches as one owner,
            each timed end to end including the query embedding; the first search after
            indexing rebuilds the BM25 snapshot and is reported separately.
-3. quality hit@1, hit@5 and MRR@10 of each mode on the three labelled sets of
-           `services/rag/tests/` (the guides' own words, paraphrases, and held-out
-           questions never used for tuning), searching as
+3. quality hit@1, hit@5 and MRR@10 of each mode on the four labelled sets of
+           `services/rag/tests/` (the guides' own words, paraphrases, and two held-out
+           sets never used for tuning), searching as
            the same owner, so the other documents it sees are distractors.
 
 `--quality-only` skips the timed searches and replaces only the `quality` figures of an
@@ -58,6 +58,7 @@ LABELLED_SETS = {
     "questions": LABELS / "retrieval_questions.json",
     "paraphrases": LABELS / "retrieval_paraphrases.json",
     "held_out": LABELS / "retrieval_held_out.json",
+    "held_out_strict": LABELS / "retrieval_held_out_strict.json",
 }
 MODES: tuple[SearchMode, ...] = ("bm25", "vector", "hybrid")
 
