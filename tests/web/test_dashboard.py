@@ -1,5 +1,6 @@
 """The dashboard's watchlist: symbols added and removed through the gateway's watchlist
-API, an unknown symbol refused with market-data's problem, and a QuoteUpdated published
+API, an unknown symbol refused with market-data's problem (and the symbols there are
+offered, one click adding one), and a QuoteUpdated published
 to SNS as market-data publishes it arriving in the row through the WebSocket."""
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ async def test_watchlist_edits_and_a_live_tick(web: WebApp, stack: Stack) -> Non
     assert refused["status"] == 422
     await expect(page.locator(".problem-title")).to_have_text(str(refused["title"]))
     await expect(page.locator(".problem-detail")).to_have_text(str(refused["detail"]))
+    # The offline replay's symbols are a closed list: those not on the watchlist yet are
+    # offered, and one click adds one.
+    known = refused["known_symbols"]
+    assert isinstance(known, list)
+    assert {"AAPL", "IBM", "MSFT", "GOOG", "^GSPC"} <= set(known)
+    offered = page.locator(".suggestions button")
+    await expect(offered).to_have_text(
+        [s for s in known if s not in {"AAPL", "IBM", "MSFT", "GOOG"}]
+    )
+    async with page.expect_response(WATCHLIST) as suggested:
+        await page.get_by_role("button", name="Add ^GSPC").click()
+    assert (await (await suggested.value).json())["symbols"][-1] == "^GSPC"
+    await expect(page.locator("tr[data-symbol='^GSPC']")).to_have_count(1)
+    await expect(page.locator(".suggestions")).to_have_count(0)
+    async with page.expect_response(WATCHLIST) as unsuggested:
+        await page.get_by_role("button", name="Remove ^GSPC").click()
+    assert "^GSPC" not in (await (await unsuggested.value).json())["symbols"]
 
     async with page.expect_response(WATCHLIST) as removed:
         await page.get_by_role("button", name="Remove GOOG").click()

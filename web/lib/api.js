@@ -4,8 +4,11 @@
 
 const BASE = '/api/v1';
 
+// The members every problem has; anything else a problem carries is its extensions.
+const PROBLEM_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'instance', 'errors']);
+
 export class ApiError extends Error {
-  constructor({ status, title, detail = '', type = 'about:blank', errors = [] }) {
+  constructor({ status, title, detail = '', type = 'about:blank', errors = [], extensions = {} }) {
     super(detail ? `${title}: ${detail}` : title);
     this.name = 'ApiError';
     this.status = status;
@@ -13,7 +16,12 @@ export class ApiError extends Error {
     this.detail = detail;
     this.type = type;
     this.errors = errors;
+    this.extensions = extensions;
   }
+}
+
+function extensionsOf(body) {
+  return Object.fromEntries(Object.entries(body).filter(([name]) => !PROBLEM_MEMBERS.has(name)));
 }
 
 function problemOf(status, statusText, contentType, text) {
@@ -26,6 +34,7 @@ function problemOf(status, statusText, contentType, text) {
         detail: typeof body.detail === 'string' ? body.detail : '',
         type: body.type,
         errors: Array.isArray(body.errors) ? body.errors : [],
+        extensions: body && typeof body === 'object' && !Array.isArray(body) ? extensionsOf(body) : {},
       });
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error;

@@ -187,11 +187,32 @@ export function mount(view, { api, live, signal }) {
       fill(feedback, h('p', { class: 'status' }, done));
       return true;
     } catch (error) {
-      if (error.name !== 'AbortError') fill(feedback, problem(error));
+      if (error.name !== 'AbortError') fill(feedback, problem(error), suggestions(error));
       return false;
     } finally {
       addButton.disabled = false;
     }
+  }
+
+  // An unknown symbol where the market data is a closed list (the offline replay): the
+  // problem names the symbols there are; each becomes a button that adds it.
+  function suggestions(error) {
+    const known = error.extensions?.known_symbols;
+    if (!Array.isArray(known)) return null;
+    const addable = known.filter((symbol) => typeof symbol === 'string' && !symbols.includes(symbol));
+    if (!addable.length) return null;
+    return h(
+      'p',
+      { class: 'suggestions' },
+      'Symbols with data here: ',
+      addable.map((symbol) =>
+        h('button', { type: 'button', class: 'quiet', 'aria-label': `Add ${symbol}`, onclick: () => add(symbol) }, symbol),
+      ),
+    );
+  }
+
+  async function add(symbol) {
+    if (await save([...symbols, symbol], `Added ${symbol}.`)) input.value = '';
   }
 
   function remove(symbol) {
@@ -209,7 +230,7 @@ export function mount(view, { api, live, signal }) {
       fill(feedback, h('p', { class: 'status' }, `${symbol} is already on your watchlist.`));
       return;
     }
-    if (await save([...symbols, symbol], `Added ${symbol}.`)) input.value = '';
+    await add(symbol);
   });
 
   async function load() {

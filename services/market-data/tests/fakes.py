@@ -22,12 +22,18 @@ def unique(prefix: str) -> str:
 class FakeProvider(MarketDataProvider):
     """Serves set prices; can be told to fail, to not know a symbol, or to be slow."""
 
-    def __init__(self, name: str = "fake", prices: dict[str, float] | None = None) -> None:
+    def __init__(
+        self, name: str = "fake", prices: dict[str, float] | None = None, *, listed: bool = False
+    ) -> None:
         self.name = name
         self.prices = dict(prices or {"AAPL": 100.0})
         self.calls: list[tuple[str, str]] = []
         self.down = False
         self.delay = 0.0
+        self.listed = listed  # its symbols are a closed list, as a replay's are
+
+    def listed_symbols(self) -> list[str] | None:
+        return sorted(self.prices) if self.listed else None
 
     async def _answer(self, operation: str, symbol: str) -> float:
         self.calls.append((operation, symbol))

@@ -31,7 +31,14 @@ async def test_unknown_symbol_is_404_problem(app_client: AppClient):
         response = await client.get("/quotes/NOPE")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["symbol"] == "NOPE"
+    problem = response.json()
+    assert problem["symbol"] == "NOPE"
+    # The offline replay's symbols are a closed list: the problem offers them.
+    assert problem["known_symbols"] == ["AAPL", "FB", "GOOG", "IBM", "MSFT", "^GSPC"]
+    assert problem["detail"] == (
+        "No market data is known for 'NOPE'; the market data here covers only "
+        "AAPL, FB, GOOG, IBM, MSFT, ^GSPC."
+    )
 
 
 async def test_batch_quotes_list_failures_beside_answers(app_client: AppClient):
@@ -41,7 +48,12 @@ async def test_batch_quotes_list_failures_beside_answers(app_client: AppClient):
     assert response.status_code == 200
     assert [q["symbol"] for q in body["quotes"]] == ["AAPL", "MSFT"]
     assert body["errors"] == [
-        {"symbol": "NOPE", "status": 404, "detail": "No market data is known for 'NOPE'."}
+        {
+            "symbol": "NOPE",
+            "status": 404,
+            "detail": "No market data is known for 'NOPE'; the market data here covers only "
+            "AAPL, FB, GOOG, IBM, MSFT, ^GSPC.",
+        }
     ]
 
 
@@ -172,6 +184,7 @@ async def test_a_watchlist_with_unknown_symbols_is_refused_listing_them(app_clie
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["type"] == "urn:marketscope:problem:unknown-symbols"
     assert refused.json()["unknown"] == ["NOPE", "ZZZZ9"]
+    assert refused.json()["known_symbols"] == ["AAPL", "FB", "GOOG", "IBM", "MSFT", "^GSPC"]
     assert kept.json()["symbols"] == []
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["symbols"] == ["AAPL", "FB"]

@@ -204,6 +204,30 @@ async def test_chain_503_when_all_down_404_when_all_unknown():
     assert raised.value.headers["Retry-After"] == "7"
 
 
+async def test_an_unknown_symbol_names_the_symbols_there_are_when_they_are_a_closed_list():
+    replays = [
+        FakeProvider("replay", {"AAPL": 1.0, "MSFT": 2.0}, listed=True),
+        FakeProvider("archive", {"IBM": 3.0}, listed=True),
+    ]
+    closed = ProviderChain(replays, MetricsRecorder("market-data"))
+    with pytest.raises(SymbolNotFound) as raised:
+        await closed.history("NVDA", DateSpan(period="1mo"), "1d")
+    assert raised.value.status == 404
+    assert raised.value.detail == (
+        "No market data is known for 'NVDA'; the market data here covers only AAPL, IBM, MSFT."
+    )
+    assert raised.value.extensions["known_symbols"] == ["AAPL", "IBM", "MSFT"]
+
+    # A provider that can look up symbols it never listed (a live feed): no list to offer.
+    live = FakeProvider("live", {"TSLA": 4.0})
+    opened = ProviderChain([live, *replays], MetricsRecorder("market-data"))
+    assert opened.listed_symbols() is None
+    with pytest.raises(SymbolNotFound) as raised:
+        await opened.quote("NVDA")
+    assert raised.value.detail == "No market data is known for 'NVDA'."
+    assert "known_symbols" not in raised.value.extensions
+
+
 class FakeTimer:
     def __init__(self) -> None:
         self.now = 0.0

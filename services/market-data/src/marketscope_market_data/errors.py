@@ -37,6 +37,15 @@ class SymbolNotFound(NotFound, MarketDataError):
         )
         self.symbol = symbol
 
+    @classmethod
+    def outside(cls, symbol: str, listed: Sequence[str]) -> SymbolNotFound:
+        """Unknown to providers whose symbols are a closed list (the offline replay): the
+        detail names the list, and ``known_symbols`` carries it, so a client can offer
+        them instead of leaving the user to guess."""
+        error = cls(symbol, f"No market data is known for {symbol!r}; {_covered(listed)}")
+        error.extensions["known_symbols"] = list(listed)
+        return error
+
 
 class HistoryOutOfRange(SymbolNotFound):
     """A known symbol without bars in the asked range: the range ends before its data
@@ -80,12 +89,20 @@ class UnknownSymbols(InvalidRequest, MarketDataError):
     title: ClassVar[str | None] = "Unknown symbols"
     type: ClassVar[str] = problem_type("unknown-symbols")
 
-    def __init__(self, unknown: Sequence[str]) -> None:
-        super().__init__(
-            f"No market data is known for {', '.join(unknown)}.",
-            extensions={"unknown": list(unknown)},
-        )
+    def __init__(self, unknown: Sequence[str], listed: Sequence[str] | None = None) -> None:
+        """``listed``: every symbol there is data for, when the providers' symbols are a
+        closed list (then named in the detail and carried as ``known_symbols``)."""
+        detail = f"No market data is known for {', '.join(unknown)}."
+        extensions: dict[str, object] = {"unknown": list(unknown)}
+        if listed is not None:
+            detail = f"{detail[:-1]}; {_covered(listed)}"
+            extensions["known_symbols"] = list(listed)
+        super().__init__(detail, extensions=extensions)
         self.unknown = list(unknown)
+
+
+def _covered(listed: Sequence[str]) -> str:
+    return f"the market data here covers only {', '.join(listed)}."
 
 
 class ProviderUnavailable(DependencyUnavailable, MarketDataError):

@@ -309,7 +309,7 @@ class MarketDataService:
         unique = list(dict.fromkeys(symbols))
         unknown = await self.directory.unknown(unique)
         if unknown:
-            raise UnknownSymbols(unknown)
+            raise UnknownSymbols(unknown, self.chain.listed_symbols())
         return await self.watchlists.put(owner, unique)
 
     async def refresh_targets(self) -> list[str]:

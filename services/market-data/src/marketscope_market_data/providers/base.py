@@ -45,6 +45,11 @@ class MarketDataProvider(ABC):
             return False
         return True
 
+    def listed_symbols(self) -> list[str] | None:
+        """Every symbol it has data for, when that is a closed list (a replay); None when
+        it can look up symbols it has never listed (a live feed)."""
+        return None
+
     def is_current(self, quote: Quote) -> bool:
         """Whether a quote this provider gave earlier is still what it would answer, as
         far as it can tell without a call (a replay whose clock moved on says no)."""

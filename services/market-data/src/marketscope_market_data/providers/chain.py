@@ -103,6 +103,17 @@ class ProviderChain:
             raise _joined(self.names, unavailable)
         return False
 
+    def listed_symbols(self) -> list[str] | None:
+        """Every symbol the chain has data for, when each provider's is a closed list (the
+        offline default, the replay alone); None when any provider can look up more."""
+        listed: set[str] = set()
+        for provider in self.providers:
+            symbols = provider.listed_symbols()
+            if symbols is None:
+                return None
+            listed.update(symbols)
+        return sorted(listed)
+
     def is_current(self, quote: Quote) -> bool:
         """Whether the provider that served ``quote`` would still answer it."""
         provider = next((p for p in self.providers if p.name == quote.source), None)
@@ -136,7 +147,7 @@ class ProviderChain:
             return answer
         if unavailable:
             raise _joined(self.names, unavailable)
-        raise _most_specific(symbol, not_found)
+        raise _most_specific(symbol, not_found, self.listed_symbols())
 
     def _record(self, provider: str, operation: str, started: float, outcome: str) -> None:
         self._metrics.record(
@@ -155,9 +166,15 @@ def _joined(
     return ProviderUnavailable(",".join(names), detail, retry_after=retry_after)
 
 
-def _most_specific(symbol: str, not_found: Sequence[SymbolNotFound]) -> SymbolNotFound:
+def _most_specific(
+    symbol: str, not_found: Sequence[SymbolNotFound], listed: Sequence[str] | None
+) -> SymbolNotFound:
     """A subclass (a range outside the data) before a reason of the provider's own before
-    the plain "unknown symbol"."""
+    the plain "unknown symbol", which names the symbols there are when they are a closed
+    list and this one is not on it."""
     generic = SymbolNotFound(symbol).detail
     ranked = sorted(not_found, key=lambda exc: (type(exc) is SymbolNotFound, exc.detail == generic))
-    return ranked[0] if ranked else SymbolNotFound(symbol)
+    chosen = ranked[0] if ranked else SymbolNotFound(symbol)
+    if listed is not None and symbol not in listed and chosen.detail == generic:
+        return SymbolNotFound.outside(symbol, listed)
+    return chosen

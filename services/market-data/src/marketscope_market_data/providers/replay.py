@@ -143,6 +143,9 @@ class ReplayProvider(MarketDataProvider):
     def symbols(self) -> list[str]:
         return sorted(self._data)
 
+    def listed_symbols(self) -> list[str]:
+        return self.symbols
+
     def today(self) -> date:
         return self.clock.today()
 

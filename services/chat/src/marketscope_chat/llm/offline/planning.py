@@ -53,12 +53,12 @@ def plan(turn: Turn, tools: Sequence[ToolSpec]) -> Plan:
     if intents & set(SYMBOL_INTENTS):
         if symbols:
             wanted.calls += _symbol_calls(question, intents, symbols)
-        elif not intents & {"watchlist", "documents"}:
+        elif not intents & {"watchlist", "documents", "explain"}:
             # ("what do my notes say about RSI" names a topic, not a symbol to look up)
             wanted.notes.append(
                 "Name a symbol to look up: the replay data has " + ", ".join(REPLAY_SYMBOLS) + "."
             )
-    if "documents" in intents:
+    if intents & {"documents", "explain"}:
         wanted.calls.append(("search_documents", {"query": question.document_query, "limit": 5}))
     if "alert" in intents:
         _plan_alert(question, offered.get("create_alert"), wanted)

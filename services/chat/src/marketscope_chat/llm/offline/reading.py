@@ -35,7 +35,8 @@ MAX_SYMBOL_CALLS = 10  # one call per symbol (quote, history ...), as compare's 
 MAX_ROUNDS = 4
 
 _MARKET = re.compile(r"s\s?&\s?p(?:\s?500)?|\bsp\s?500\b|\bthe (?:whole |overall )?market\b", re.I)
-_TICKER = re.compile(r"(?<![\w^$.])(\^[A-Z]{2,6}|\$?[A-Z]{1,5}(?:\.[A-Z])?)(?![\w&])")
+# Not a letter of a ratio's or a name's abbreviation: P/E, D/E, EV/EBITDA, S&P, AT&T.
+_TICKER = re.compile(r"(?<![\w^$./&])(\^[A-Z]{2,6}|\$?[A-Z]{1,5}(?:\.[A-Z])?)(?![\w&/])")
 _DOLLAR_TICKER = re.compile(r"(?<![\w$])\$([A-Za-z]{1,5})\b")
 _WORD = re.compile(r"[a-z&]+")
 # Upper-case words that are not tickers in a question.
@@ -73,6 +74,13 @@ INTENTS: dict[str, re.Pattern[str]] = {
     "documents": re.compile(
         r"\b(my (documents?|docs|notes|research|files|uploads)|documents?|notes|according to"
         r"|uploaded|knowledge base|guides?)\b"
+    ),
+    # What a term means or how a measure works: the knowledge base's guides answer it.
+    "explain": re.compile(
+        r"\bwhat (?:does|do) (?:an? |the )?[\w/&'-]+(?: [\w/&'-]+){0,3} (?:mean|tell|measure"
+        r"|show|indicate)s?\b|\bwhat (?:is|are) (?:an? |the meaning of )[\w/&-]+"
+        r"|\b(?:explain|meaning of|definition of|define)\b|\bhow (?:do|does|is) (?:an? |the )?"
+        r"[\w/&-]+(?: [\w/&-]+){0,2} (?:work|calculated|computed|measured)\b"
     ),
     "watchlist": re.compile(r"\b(watch ?list|portfolio|my stocks|my holdings|my symbols)\b"),
     "alert": re.compile(r"\b(alerts?|notify me|let me know when|tell me when|ping me)\b"),

@@ -329,14 +329,14 @@ def help_text() -> str:
             "",
             "Ask about prices and quotes, price history over a period, comparisons, risk "
             "(volatility, beta, drawdown, Sharpe), technical indicators (RSI, MACD, moving "
-            "averages, Bollinger bands, ATR), company profiles, your watchlist, and what "
-            "your documents say.",
+            "averages, Bollinger bands, ATR), company profiles, your watchlist, what "
+            "your documents say, and what a term means (the knowledge base's guides).",
             f"The replay data has {', '.join(REPLAY_SYMBOLS[:-1])} and {BENCHMARK} (the "
             "benchmark index).",
             "",
             "For example: “What is AAPL trading at?”, “Compare MSFT and IBM”, “How risky "
             "is my watchlist?”, “RSI and MACD of GOOG”, “What do my documents say about "
-            "drawdown?”",
+            "drawdown?”, “What does a P/E ratio tell me?”",
         )
     )
 
