@@ -187,7 +187,10 @@ async def test_the_facts_match_an_independent_computation(analyst: Analyst) -> N
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
-        ({"kind": "stock", "symbols": ["NOPE1"]}, "Unknown symbols: NOPE1"),
+        (
+            {"kind": "stock", "symbols": ["NOPE1"]},
+            "Unknown symbols: NOPE1. The market data here covers only AAPL, FB, GOOG",
+        ),
         ({"kind": "portfolio", "symbols": ["AAPL", "MSFT"], "weights": [0.5, 0.6]}, "sum to 1.1"),
         ({"kind": "portfolio", "symbols": ["AAPL", "MSFT"], "weights": [1.0]}, "1 weights for 2"),
         ({"kind": "portfolio", "symbols": [f"S{n}" for n in range(26)]}, "at most 25 symbols"),

@@ -53,6 +53,7 @@ async def test_batch_quotes_list_failures_beside_answers(app_client: AppClient):
             "status": 404,
             "detail": "No market data is known for 'NOPE'; the market data here covers only "
             "AAPL, FB, GOOG, IBM, MSFT, ^GSPC.",
+            "known_symbols": ["AAPL", "FB", "GOOG", "IBM", "MSFT", "^GSPC"],
         }
     ]
 

@@ -61,6 +61,11 @@ class SymbolError(_Model):
     symbol: str
     status: int
     detail: str
+    known_symbols: list[str] | None = Field(
+        default=None,
+        description="An unknown symbol where the providers' symbols are a closed list (the "
+        "offline replay): every symbol there is data for",
+    )
 
 
 class QuoteBatch(_Model):

@@ -192,7 +192,15 @@ class MarketDataService:
         quotes, errors = [], []
         for symbol, result in zip(unique, results, strict=True):
             if isinstance(result, MarketDataError):
-                errors.append(SymbolError(symbol=symbol, status=result.status, detail=str(result)))
+                known = result.extensions.get("known_symbols")
+                errors.append(
+                    SymbolError(
+                        symbol=symbol,
+                        status=result.status,
+                        detail=str(result),
+                        known_symbols=known,
+                    )
+                )
             elif isinstance(result, BaseException):
                 raise result
             else:

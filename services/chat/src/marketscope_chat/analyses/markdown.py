@@ -177,7 +177,7 @@ def summary_of(facts: Facts) -> str:
         )
     s = facts.stocks[0]
     return (
-        f"{s.symbol} at {_plain(s.price)} ({_change(s)}): return {_percent(s.annualised_return)}"
+        f"{s.symbol} at {_plain(s.price)}, {_change(s)}: return {_percent(s.annualised_return)}"
         f" and volatility {_percent(s.volatility)} over {facts.horizon}, RSI "
         f"{_plain(s.rsi_14)}."
     )

@@ -137,10 +137,14 @@ class AnalysisService:
         errors = found.get("errors") or []
         unknown = [error for error in errors if error.get("status") == 404]
         if unknown:
-            raise InvalidAnalysis(
-                "Unknown symbols: " + ", ".join(str(error["symbol"]) for error in unknown) + ".",
-                extensions={"unknown": [error["symbol"] for error in unknown]},
-            )
+            detail = "Unknown symbols: " + ", ".join(str(e["symbol"]) for e in unknown) + "."
+            extensions: dict[str, object] = {"unknown": [error["symbol"] for error in unknown]}
+            # market-data's symbols are a closed list (the offline replay): name them.
+            known = next((e["known_symbols"] for e in unknown if e.get("known_symbols")), None)
+            if known:
+                detail += f" The market data here covers only {', '.join(map(str, known))}."
+                extensions["known_symbols"] = list(known)
+            raise InvalidAnalysis(detail, extensions=extensions)
         if errors:
             detail = "; ".join(f"{error['symbol']}: {error['detail']}" for error in errors)
             raise DependencyUnavailable(

@@ -106,9 +106,9 @@ def narrative_lines(facts: dict[str, Any]) -> list[str]:
     """The narrative's paragraphs and headings, from the facts alone."""
     stocks: list[dict[str, Any]] = facts.get("stocks") or []
     horizon, benchmark = str(facts.get("horizon")), str(facts.get("benchmark"))
-    what = "portfolio of " if facts.get("kind") == "portfolio" else ""
+    what = "the portfolio of " if facts.get("kind") == "portfolio" else ""
     overview = (
-        f"This report covers the {what}{', '.join(facts.get('symbols') or [])} over a "
+        f"This report covers {what}{', '.join(facts.get('symbols') or [])} over a "
         f"{horizon} horizon, with beta measured against {benchmark}."
     )
     if stocks:
