@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from marketscope_platform.aws import AwsClients, AwsSettings
 from marketscope_servicekit.health import ReadinessCheck, health_router
+from marketscope_servicekit.heap import freeze_startup_heap
 from marketscope_servicekit.identity import current_identity
 from marketscope_servicekit.internal_key import InternalKeySettings, check_internal_key
 from marketscope_servicekit.lifecycle import BackgroundTasks
@@ -152,6 +153,7 @@ def create_service_app(
                 extra={
                     "endpoint": aws.settings.resolved_endpoint or "aws",
                     "background": background.names,
+                    "frozen_objects": freeze_startup_heap(),
                 },
             )
             try:
