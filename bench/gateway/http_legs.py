@@ -136,21 +136,19 @@ def _ratio(numerator: float, denominator: float) -> float:
 
 
 def gateway_cpu_budgets(result: dict[str, Any]) -> dict[str, float | None]:
-    """Per target, the gateway's CPU per request at which the run would meet it, the other
-    processes' CPU per request as measured: when every process shares the same cores,
-    requests/s goes as 1 / (the CPU all of them spend per request). None where the rest of
-    the chain (market-data, the emulator, the load client) alone already exceeds the
-    budget, so no gateway could meet the target on this machine."""
-    totals = {
-        name: sum(result[name]["cpu_ms_per_request"].values())
-        for name in ("gateway_quotes", "market_data_direct", "hello")
-    }
-    own = result["gateway_quotes"]["cpu_ms_per_request"].get("gateway", 0.0)
-    rest = totals["gateway_quotes"] - own
+    """Per target, the gateway's CPU per request at which the gateway leg would meet it:
+    the leg is CPU-bound (every process shares the cores), so if it kept the cores it
+    used, its requests/s would be those cores over the CPU all the processes spend per
+    request. None where the rest of the chain (market-data, the emulator, the load client)
+    alone already takes more than that, so no gateway could meet the target here."""
+    leg = result["gateway_quotes"]
+    per_request = sum(leg["cpu_ms_per_request"].values())
+    cores_ms_per_s = leg["rps"] * per_request  # CPU milliseconds per second: cores x 1000
+    rest = per_request - leg["cpu_ms_per_request"].get("gateway", 0.0)
     baselines = {"gateway_to_hello": "hello", "gateway_to_market_data": "market_data_direct"}
     budgets: dict[str, float | None] = {}
     for name, target in TARGETS.items():
-        budget = totals[baselines[name]] / target - rest
+        budget = cores_ms_per_s / (target * result[baselines[name]]["rps"]) - rest
         budgets[name] = round(budget, 3) if budget > 0 else None
     return budgets
 
