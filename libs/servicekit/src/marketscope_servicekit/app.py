@@ -148,12 +148,13 @@ def create_service_app(
             app.state.readiness_checks = tuple(readiness_checks(aws, components))
             if start is not None:
                 start(components, background)
+            frozen = freeze_startup_heap()
             logger.info(
                 "service started",
                 extra={
                     "endpoint": aws.settings.resolved_endpoint or "aws",
                     "background": background.names,
-                    "frozen_objects": freeze_startup_heap(),
+                    "frozen_objects": frozen,
                 },
             )
             try:

@@ -7,7 +7,7 @@ clients took 316-372 ms in every run, 61-105 ms with the collector off).
 
 `freeze_startup_heap` moves everything alive once start is done into the collector's
 permanent generation (`gc.freeze`), so later collections walk only what the service has
-made since (the slowest fan-out: 208-212 ms in three runs). Reference counting still
+made since (the slowest fan-out: 208-236 ms in five runs). Reference counting still
 frees frozen objects that are dropped; only a cycle among them that becomes garbage is
 kept. A process serves one app for its life, so this happens once per process: a test
 process that starts many apps freezes at the first (the modules and little else) and

@@ -92,12 +92,12 @@ class UnknownSymbols(InvalidRequest, MarketDataError):
     def __init__(self, unknown: Sequence[str], listed: Sequence[str] | None = None) -> None:
         """``listed``: every symbol there is data for, when the providers' symbols are a
         closed list (then named in the detail and carried as ``known_symbols``)."""
-        detail = f"No market data is known for {', '.join(unknown)}."
+        detail = f"No market data is known for {', '.join(unknown)}"
         extensions: dict[str, object] = {"unknown": list(unknown)}
         if listed is not None:
-            detail = f"{detail[:-1]}; {_covered(listed)}"
             extensions["known_symbols"] = list(listed)
-        super().__init__(detail, extensions=extensions)
+        ending = "." if listed is None else f"; {_covered(listed)}"
+        super().__init__(detail + ending, extensions=extensions)
         self.unknown = list(unknown)
 
 

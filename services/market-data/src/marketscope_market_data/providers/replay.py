@@ -139,12 +139,8 @@ class ReplayProvider(MarketDataProvider):
         }
         return cls(dataset, ReplayClock(sorted(stock_days), start))
 
-    @property
-    def symbols(self) -> list[str]:
-        return sorted(self._data)
-
     def listed_symbols(self) -> list[str]:
-        return self.symbols
+        return sorted(self._data)
 
     def today(self) -> date:
         return self.clock.today()
