@@ -1,6 +1,8 @@
 """Sign up, sign out (the session is revoked at the gateway), and sign in, with a wrong
 password's problem shown as its title; a reload resumes the session from the HttpOnly
-refresh cookie, and after signing out finds none."""
+refresh cookie, and after signing out finds none. A first visit does not ask the gateway
+for a session (no refused refresh in the console); a stale flag costs one refused refresh
+and is then forgotten."""
 
 from __future__ import annotations
 
@@ -69,9 +71,43 @@ async def test_sign_up_sign_out_and_sign_in(web: WebApp, stack: Stack) -> None:
         "/api/v1/auth/refresh", json={"refresh_token": rotated.get("value")}
     )
     assert spent.status_code == 401, spent.text
+    asked = refresh_requests(page)
     await page.reload()
     await page.get_by_role("heading", name="Sign in").wait_for()
+    assert asked == [], "a signed-out reload asked for a session"
     assert web.errors == []
+
+
+@in_stack_loop
+async def test_a_first_visit_asks_for_no_session(web: WebApp) -> None:
+    page = web.page
+    asked = refresh_requests(page)
+    await web.open("/")
+    await page.get_by_role("heading", name="Sign in").wait_for()
+    assert asked == [], "a first visit asked the gateway for a session it cannot have"
+
+    # A flag left behind without its cookie (the cookie expired): one refused refresh,
+    # after which the flag is gone and the next reload asks nothing.
+    await page.evaluate("() => localStorage.setItem('marketscope.session', '1')")
+    async with page.expect_response(REFRESH) as refused:
+        await page.reload()
+    assert (await refused.value).status == 401
+    await page.get_by_role("heading", name="Sign in").wait_for()
+    assert await page.evaluate("() => localStorage.getItem('marketscope.session')") is None
+    asked.clear()
+    await page.reload()
+    await page.get_by_role("heading", name="Sign in").wait_for()
+    assert asked == []
+    assert web.errors == []
+
+
+def refresh_requests(page: Page) -> list[str]:
+    """The refresh requests the page sends from now on (a list that fills as they go)."""
+    sent: list[str] = []
+    page.on(
+        "request", lambda request: sent.append(request.url) if REFRESH.search(request.url) else None
+    )
+    return sent
 
 
 async def refresh_cookie(page: Page) -> Cookie:

@@ -1,6 +1,9 @@
-// The signed-in user's session. The access token is kept in memory only, nothing in
+// The signed-in user's session. The access token is kept in memory only, no token in
 // storage; the refresh token is an HttpOnly cookie the gateway sets (X-Refresh-Cookie),
-// which no script reads, so a reload restores the session with one refresh. The access
+// which no script reads, so a reload restores the session with one refresh. Whether
+// there may be such a cookie is a flag in localStorage (no secret: it is set while
+// signed in and removed at the end of the session), so a first visit, or one after
+// signing out, does not ask the gateway for a session it cannot have. The access
 // token is renewed silently a minute before it expires; the refresh token is single use,
 // so one rotation runs at a time. Events: 'change' (signed in or out; detail.reason) and
 // 'token' (a new access token, which the WebSocket hands to the gateway).
@@ -10,6 +13,7 @@ import { ApiError, send } from './api.js';
 const RENEW_BEFORE_SECONDS = 60;
 const RETRY_SECONDS = 10;
 const COOKIE = { 'X-Refresh-Cookie': '1' };
+const SESSION_FLAG = 'marketscope.session';
 
 export class Session extends EventTarget {
   #tokens = null;
@@ -35,12 +39,14 @@ export class Session extends EventTarget {
   /** Resume the session of the refresh cookie, if there is one (a reload, a new tab).
    * Resolves to true when signed in; a missing or ended session resolves to false. */
   async restore() {
+    if (localStorage.getItem(SESSION_FLAG) === null) return false;
     try {
       this.#accept(await send('POST', '/auth/refresh', { headers: COOKIE }), 'restored');
       return true;
     } catch (error) {
-      if (error instanceof ApiError) return false;
-      throw error;
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status === 401 || error.status === 422) localStorage.removeItem(SESSION_FLAG);
+      return false;
     }
   }
 
@@ -91,6 +97,7 @@ export class Session extends EventTarget {
   #accept(tokens, reason) {
     const first = this.#tokens === null;
     this.#tokens = tokens;
+    localStorage.setItem(SESSION_FLAG, '1');
     this.#schedule(Math.max(5, tokens.expires_in - RENEW_BEFORE_SECONDS));
     this.dispatchEvent(new CustomEvent('token', { detail: { token: tokens.access_token } }));
     if (first) this.dispatchEvent(new CustomEvent('change', { detail: { reason } }));
@@ -104,6 +111,7 @@ export class Session extends EventTarget {
   #end(reason) {
     clearTimeout(this.#timer);
     this.#tokens = null;
+    localStorage.removeItem(SESSION_FLAG);
     this.dispatchEvent(new CustomEvent('change', { detail: { reason } }));
   }
 }
