@@ -30,7 +30,10 @@ async def add(web: WebApp, symbol: str) -> dict[str, object]:
     return {"status": response.status, **body}
 
 
-async def publish_quote(stack: Stack, symbol: str, price: str, previous: str) -> str:
+async def publish_quote(
+    stack: Stack, symbol: str, price: str, previous: str, as_of: datetime | None = None
+) -> str:
+    """A QuoteUpdated on SNS as market-data publishes it (market time now, unless given)."""
     async with AwsClients(stack.aws_settings) as aws:
         topics = await TopicDirectory.from_sts(await aws.client("sts"), "us-east-1")
         change = Decimal(price) - Decimal(previous)
@@ -41,7 +44,7 @@ async def publish_quote(stack: Stack, symbol: str, price: str, previous: str) ->
                 previous_price=Decimal(previous),
                 change=change,
                 change_percent=(change / Decimal(previous) * 100).quantize(Decimal("0.0001")),
-                as_of=datetime.now(UTC),
+                as_of=as_of or datetime.now(UTC),
                 provider="replay",
             ),
             subject=f"Quote#{symbol}",

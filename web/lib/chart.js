@@ -36,6 +36,7 @@ export class PriceChart {
   #bars = [];
   #options = {};
   #indicatorSeries = [];
+  #interval = '1d';
   #priceLines = [];
 
   constructor(container) {
@@ -64,9 +65,12 @@ export class PriceChart {
     this.#volume.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
   }
 
-  /** Bars as market-data answers them: {date, open, high, low, close, volume}. */
-  setBars(bars) {
+  /** Bars as market-data answers them: {date, open, high, low, close, volume}, each
+   * dated as market-data labels its interval's periods (a day, the week's Friday, the
+   * month's last day). */
+  setBars(bars, interval = '1d') {
     this.#bars = bars;
+    this.#interval = interval;
     this.#candles.setData(bars.map(({ date, open, high, low, close }) => ({ time: date, open, high, low, close })));
     this.#volume.setData(
       bars.map(({ date, open, close, volume }) => ({
@@ -87,14 +91,27 @@ export class PriceChart {
     this.#measure();
   }
 
-  /** A live price: it moves the last bar when it belongs to that bar's day. */
+  /** A live price of `day` (YYYY-MM-DD): it moves the last bar when the day is in that
+   * bar's period, and opens the next bar when the day is past it (a new session, week or
+   * month), so the chart keeps up with the quote above it. Older days change nothing. */
   updateLast(price, day) {
     const last = this.#bars.at(-1);
-    if (!last || last.date !== day) return;
+    if (!last) return;
+    const period = periodOf(day, this.#interval);
+    if (period < last.date) return;
+    if (period > last.date) {
+      this.#bars.push({ date: period, open: price, high: price, low: price, close: price, volume: 0 });
+      this.#candles.update({ time: period, open: price, high: price, low: price, close: price });
+      this.#volume.update({ time: period, value: 0 });
+      this.#drawIndicators();
+      this.#measure();
+      return;
+    }
     last.close = price;
     last.high = Math.max(last.high, price);
     last.low = Math.min(last.low, price);
     this.#candles.update({ time: last.date, open: last.open, high: last.high, low: last.low, close: last.close });
+    this.#markLast();
   }
 
   /** Horizontal lines over the candles, [{price, title}], in place of the last ones. */
@@ -170,9 +187,16 @@ export class PriceChart {
   }
 
   /** What the chart holds and shows, for readers of the page (and its tests). */
+  /** The last bar's date and close on the container, as `YYYY-MM-DD close`. */
+  #markLast() {
+    const last = this.#bars.at(-1);
+    this.#container.dataset.last = last ? `${last.date} ${last.close}` : '';
+  }
+
   #measure() {
     const count = this.#candles.data().length;
     this.#container.dataset.bars = String(count);
+    this.#markLast();
     delete this.#container.dataset.visibleBars;
     requestAnimationFrame(() => {
       const range = this.#chart.timeScale().getVisibleLogicalRange();
@@ -181,4 +205,14 @@ export class PriceChart {
       this.#container.dataset.visibleBars = String(shown);
     });
   }
+}
+
+/** The date of the bar `day` belongs to: the day itself, the Friday that ends its week, or
+ * the last day of its month (pandas' W-FRI and ME labels, as market-data resamples). */
+export function periodOf(day, interval) {
+  if (interval === '1d') return day;
+  const date = new Date(`${day}T00:00:00Z`);
+  if (interval === '1wk') date.setUTCDate(date.getUTCDate() + ((5 - date.getUTCDay() + 7) % 7));
+  else date.setUTCMonth(date.getUTCMonth() + 1, 0);
+  return date.toISOString().slice(0, 10);
 }

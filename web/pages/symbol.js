@@ -220,7 +220,7 @@ export function mount(view, { api, live, params, signal }) {
     try {
       const history = await api.get(`/history/${path}`, { query: { interval: chosen.interval, period: chosen.period }, signal });
       if (request !== historyRequest) return;
-      chart.setBars(history.bars);
+      chart.setBars(history.bars, history.interval);
       const interval = INTERVALS.find((each) => each.value === history.interval)?.label ?? history.interval;
       const last = history.bars.at(-1);
       chartHolder.setAttribute(
