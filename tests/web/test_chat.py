@@ -218,3 +218,34 @@ async def test_an_answer_from_documents_cites_its_passages(web: WebApp, stack: S
     await page.get_by_role("heading", name="Documents", level=1).wait_for()
     await expect(page.locator(".hits .hit").first).to_contain_text(marker)
     await expect(page.locator(".hits .hit .filename").first).to_contain_text(filename)
+
+
+@in_stack_loop
+async def test_an_alert_asked_for_is_offered_filled_in_on_the_alerts_page(web: WebApp) -> None:
+    await web.sign_up("web-chat-alert")
+    page = web.page
+    await web.go("/chat")
+    async with page.expect_response(MESSAGES):
+        await page.get_by_label("Your question").fill("Set an alert when GOOG drops below 512.5")
+        await page.get_by_role("button", name="Send").click()
+    answer = page.locator(".message.assistant")
+    await expect(answer).to_have_attribute("data-state", "completed")
+    offer = answer.get_by_role("link", name="GOOG crosses down through 512.5")
+    # The app's own page opens in this tab, not in a new one as outside links do.
+    assert await offer.get_attribute("target") is None
+    await offer.click()
+
+    await page.get_by_role("heading", name="Alerts", level=1).wait_for()
+    await expect(page.get_by_label("Symbol")).to_have_value("GOOG")
+    await expect(page.get_by_label("Condition")).to_have_value("crossing_down")
+    await expect(page.get_by_role("spinbutton", name="Level")).to_have_value("512.5")
+    async with page.expect_response(re.compile(r"/api/v1/alerts$")) as created:
+        await page.get_by_role("button", name="Create alert").click()
+    alert = await (await created.value).json()
+    assert (await created.value).status == 201, alert
+    assert (alert["symbol"], alert["condition"]) == (
+        "GOOG",
+        {"kind": "crossing_down", "level": 512.5},
+    ), alert
+    await expect(page.locator("table.alerts tbody tr").first).to_contain_text("GOOG")
+    assert web.errors == []

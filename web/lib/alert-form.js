@@ -123,6 +123,19 @@ export class AlertForm {
     return CONDITIONS.find((each) => each.kind === this.kind.value);
   }
 
+  /** Fill the condition from a link's query (`kind`, `level`, `low`, `high`, `percent`),
+   * as the chat offers an alert it cannot set itself; nothing is sent until the reader
+   * creates it. Unknown kinds and values that are not numbers are left out. */
+  prefill(query) {
+    const kind = query.get('kind');
+    if (CONDITIONS.some((each) => each.kind === kind)) this.kind.value = kind;
+    for (const name of ['level', 'low', 'high', 'percent']) {
+      const value = query.get(name);
+      if (value !== null && Number.isFinite(Number(value))) this[name].value = value;
+    }
+    this.#showFields();
+  }
+
   get symbolValue() {
     return this.symbol.value.trim().toUpperCase();
   }

@@ -176,6 +176,7 @@ export function mount(view, context) {
   const listHolder = h('div', { class: 'table-scroll' });
   const more = h('button', { type: 'button', hidden: true }, 'Show more alerts');
   const form = new AlertForm({ symbol: initialSymbol, onChange: () => preview.update(), onSubmit: create });
+  form.prefill(query);
   const preview = new PreviewChart(form, { api, signal });
   const channels = new ChannelsSection(context);
 

@@ -492,10 +492,38 @@ async def test_an_intent_without_a_symbol_asks_for_one() -> None:
     assert "Name a symbol" in reply.text
 
 
-async def test_alerts_without_an_alert_tool_point_to_the_alerts_page() -> None:
-    reply = await plan("Alert me when AAPL goes above $500")
+@pytest.mark.parametrize(
+    ("question", "link"),
+    [
+        (
+            "Alert me when AAPL goes above $500",
+            "[AAPL crosses up through 500](/#/alerts?symbol=AAPL&kind=crossing_up&level=500)",
+        ),
+        (
+            "set an alert when GOOG drops below 612.5",
+            "[GOOG crosses down through 612.5]"
+            "(/#/alerts?symbol=GOOG&kind=crossing_down&level=612.5)",
+        ),
+        (
+            "notify me while ^GSPC is under 1300",
+            "[^GSPC is below 1300](/#/alerts?symbol=%5EGSPC&kind=less_than&level=1300)",
+        ),
+    ],
+)
+async def test_alerts_without_an_alert_tool_are_offered_filled_in_on_the_alerts_page(
+    question: str, link: str
+) -> None:
+    reply = await plan(question)
     assert reply.tool_calls == ()
-    assert "Alerts can be set on the alerts page." in reply.text
+    assert "I cannot set alerts from the chat" in reply.text
+    assert link in reply.text
+    assert ground(reply.text, [], question=question).ungrounded == 0
+
+
+async def test_an_alert_without_a_price_points_to_the_alerts_page() -> None:
+    reply = await plan("Can you alert me about MSFT?")
+    assert reply.tool_calls == ()
+    assert "Alerts can be set on the [alerts page](/#/alerts)." in reply.text
 
 
 async def test_alerts_are_set_with_an_offered_alert_tool_from_its_schema() -> None:

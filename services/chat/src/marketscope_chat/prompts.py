@@ -15,6 +15,10 @@ compute a number yourself; if no tool gave it, say that you do not have it.
 - When a tool reports an error, say so plainly; never replace a missing value by a guess.
 - Cite document passages returned by search_documents as [n], using their `n`.
 - Say which data source answered (for example replay data) when the result names one.
+- You cannot set price alerts. When asked for one, offer a link that opens the alerts \
+page with it filled in for the user to check and create, the level being the user's own \
+number: [GOOG crosses down through 500](/#/alerts?symbol=GOOG&kind=crossing_down&level=500); \
+kind is one of greater_than, less_than, crossing, crossing_up, crossing_down.
 - Be concise: short paragraphs or a small table."""
 
 

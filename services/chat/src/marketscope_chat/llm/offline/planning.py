@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from marketscope_chat.grounding import extract_numbers
 from marketscope_chat.llm.base import (
@@ -23,6 +24,19 @@ from marketscope_chat.llm.offline.reading import (
 )
 
 # --- planning ---------------------------------------------------------------------------
+
+ALERTS_PAGE = "/#/alerts"
+# A price that moves to the level ("drops below") asks for a crossing, not a level check.
+MOVING = re.compile(
+    r"\b(rises?|climbs?|jumps?|goes|gets|moves|cross(es)?|breaks?|falls?|drops?|dips?|sinks?)\b"
+)
+# The alerts page's condition for (direction, moving), with its words there.
+ALERT_KINDS = {
+    ("above", True): ("crossing_up", "crosses up through"),
+    ("below", True): ("crossing_down", "crosses down through"),
+    ("above", False): ("greater_than", "is above"),
+    ("below", False): ("less_than", "is below"),
+}
 
 
 @dataclass(slots=True)
@@ -103,34 +117,68 @@ def _symbol_calls(
 
 def _plan_alert(question: Question, tool: ToolSpec | None, wanted: Plan) -> None:
     if tool is None:
-        wanted.notes.append("Alerts can be set on the alerts page.")
+        wanted.notes.append(_alert_offer(question))
         return
     arguments = _alert_arguments(question, tool)
     if arguments is None:
         wanted.notes.append(
             "I could not tell the symbol, the direction and the price of the alert from the "
-            "question; alerts can also be set on the alerts page."
+            f"question; alerts can also be set on the [alerts page]({ALERTS_PAGE})."
         )
         return
     wanted.calls.append((tool.name, arguments))
 
 
+@dataclass(frozen=True, slots=True)
+class _AlertAsked:
+    """What the question says of the alert it wants; None where it says nothing."""
+
+    symbol: str | None
+    direction: str | None  # "above" or "below"
+    price: float | None
+    moving: bool  # "drops below" (a crossing) rather than "is below" (a level)
+
+    @classmethod
+    def of(cls, question: Question) -> _AlertAsked:
+        lowered = question.text.lower()
+        below, above = BELOW.search(lowered), ABOVE.search(lowered)
+        prices = [m.value for m in extract_numbers(question.text) if m.unit != "percent"]
+        return cls(
+            symbol=question.symbols[0] if question.symbols else None,
+            direction="below" if below else "above" if above else None,
+            price=prices[0] if prices else None,
+            moving=MOVING.search(lowered) is not None,
+        )
+
+
+def _alert_offer(question: Question) -> str:
+    """With no alert tool offered: the alert the question asks for as a link to the
+    alerts page with its form filled in (the reader checks and creates it), or the page."""
+    asked = _AlertAsked.of(question)
+    if asked.symbol is None or asked.direction is None or asked.price is None:
+        return f"Alerts can be set on the [alerts page]({ALERTS_PAGE})."
+    kind, words = ALERT_KINDS[asked.direction, asked.moving]
+    level = f"{asked.price:g}"
+    query = urlencode({"symbol": asked.symbol, "kind": kind, "level": level})
+    return (
+        "I cannot set alerts from the chat; this one is ready on the alerts page for you to "
+        f"check and create: [{asked.symbol} {words} {level}]({ALERTS_PAGE}?{query})."
+    )
+
+
 def _alert_arguments(question: Question, tool: ToolSpec) -> dict[str, Any] | None:
     """The alert tool's arguments filled from its schema: the symbol, a direction from
     words like "above"/"below", and the price the question states."""
-    lowered = question.text.lower()
-    direction = "below" if BELOW.search(lowered) else "above" if ABOVE.search(lowered) else None
-    prices = [m for m in extract_numbers(question.text) if m.unit != "percent"]
-    symbol = question.symbols[0] if question.symbols else None
+    asked = _AlertAsked.of(question)
     properties: dict[str, Any] = tool.parameters.get("properties", {})
     arguments: dict[str, Any] = {}
     for name, schema in properties.items():
         choices = [str(choice) for choice in schema.get("enum", ())]
-        if name in ("symbol", "ticker") and symbol:
-            arguments[name] = symbol
-        elif direction and direction in choices:
-            arguments[name] = direction
-        elif prices and re.search(r"threshold|price|target|level|value", name):
-            arguments[name] = prices[0].value
+        if name in ("symbol", "ticker") and asked.symbol:
+            arguments[name] = asked.symbol
+        elif asked.direction and asked.direction in choices:
+            arguments[name] = asked.direction
+        elif asked.price is not None and re.search(r"threshold|price|target|level|value", name):
+            arguments[name] = asked.price
     required = tool.parameters.get("required", [])
     return arguments if arguments and all(name in arguments for name in required) else None
