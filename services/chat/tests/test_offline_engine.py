@@ -30,6 +30,7 @@ from marketscope_chat.llm.base import (
     ToolSpec,
 )
 from marketscope_chat.llm.offline import (
+    NO_FUNDAMENTALS,
     OFFLINE_NOTE,
     REPLAY_SYMBOLS,
     OfflineEngine,
@@ -288,9 +289,20 @@ async def test_each_question_is_answered_from_real_results_with_every_number_gro
 
 async def test_questions_cover_every_kind_and_every_replay_symbol() -> None:
     kinds = {tool for case in QUESTIONS for tool in case["tools"]}
-    assert len(QUESTIONS) == 34
+    assert len(QUESTIONS) == 36
     assert kinds == set(TOOL_NAMES)
     assert {symbol for case in QUESTIONS for symbol in case["symbols"]} == set(REPLAY_SYMBOLS)
+
+
+async def test_fundamentals_asked_for_are_said_to_be_missing(market: MarketData) -> None:
+    replies, _, sources = await converse(market, "What's the dividend yield of IBM?")
+    assert [source.tool for source in sources] == ["quote"]
+    answer = replies[-1].text
+    assert "**IBM** last traded at" in answer
+    assert answer.endswith(NO_FUNDAMENTALS)
+    # A question about the term itself goes to the guides and needs no such note.
+    _, _, explained = await converse(market, "What does a dividend yield tell me?")
+    assert [source.tool for source in explained] == ["search_documents"]
 
 
 async def test_a_quote_answer_states_the_results_values(market: MarketData) -> None:
@@ -588,6 +600,36 @@ async def test_a_tool_error_is_reported_not_replaced() -> None:
     _, reply = await answer(messages)
     assert "I could not get a quote for TSLA: market-data: Unknown symbol TSLA" in reply.text
     assert "traded at" not in reply.text
+
+
+@pytest.mark.parametrize(
+    ("rsi", "state", "reading"),
+    [
+        (82.0, "overbought", "`rsi_14` 82.00, at or above 70: overbought by the usual reading"),
+        (24.5, "oversold", "`rsi_14` 24.50, at or below 30: oversold by the usual reading"),
+        (55.25, "neutral", "`rsi_14` 55.25, between 30 and 70: neither overbought nor oversold"),
+    ],
+)
+async def test_the_rsi_is_read_by_the_lines_the_tool_gives(
+    rsi: float, state: str, reading: str
+) -> None:
+    indicators = {
+        "symbol": "AAPL",
+        "as_of": "2012-03-13",
+        "close": 568.1,
+        "bars_used": 505,
+        "source": "replay",
+        "names": ["rsi"],
+        "indicators": {"rsi_14": rsi},
+        "readings": {"rsi_14": {"state": state, "overbought_at": 70.0, "oversold_at": 30.0}},
+    }
+    messages = turn_with(
+        "Is AAPL overbought?", [("indicators", {"symbol": "AAPL", "names": ["rsi"]}, indicators)]
+    )
+    _, reply = await answer(messages)
+    assert reading in reply.text
+    sources = [GroundingSource("offline-1-1", "indicators", indicators)]
+    assert ground(reply.text, sources).ungrounded == 0
 
 
 async def test_a_result_that_is_not_json_is_reported() -> None:

@@ -101,8 +101,13 @@ async def test_each_market_tool_answers_what_market_data_answers(services: Servi
     assert profile.summary == "MSFT: Microsoft Corporation (NASDAQ, Technology)"
 
     indicators = await run_one(toolbox, "indicators", {"symbol": "ibm", "names": ["rsi", "sma"]})
+    readings = indicators.data.pop("readings")
     assert indicators.data == await direct_json(services, "/indicators/IBM", names="sma,rsi")
-    assert indicators.data["indicators"]["rsi_14"] is not None
+    rsi = indicators.data["indicators"]["rsi_14"]
+    assert rsi is not None
+    # The RSI's conventional reading is added to what market-data answered.
+    expected = "overbought" if rsi >= 70 else "oversold" if rsi <= 30 else "neutral"
+    assert readings == {"rsi_14": {"state": expected, "overbought_at": 70, "oversold_at": 30}}
     assert indicators.data["indicators"]["macd"] is None  # not asked for
 
     risk = await run_one(toolbox, "risk", {"symbols": ["AAPL", "msft"], "period": "6mo"})

@@ -17,11 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from marketscope_chat.analyses.gathering import Gathered, SymbolData
+from marketscope_chat.readings import RsiState, rsi_state
 from marketscope_events.catalog.events import AnalysisRequested
 
 EXCERPT_CHARACTERS = 400
-RSI_OVERBOUGHT = 70.0
-RSI_OVERSOLD = 30.0
 
 
 class _Fact(BaseModel):
@@ -96,7 +95,7 @@ class SymbolFacts(RiskFacts):
     source: str
     stale: bool
     rsi_14: float | None
-    rsi_state: Literal["overbought", "oversold", "neutral"] | None
+    rsi_state: RsiState | None
     macd: Macd | None
     sma: SmaState
     passages: list[Passage]
@@ -178,14 +177,6 @@ def _passages(data: SymbolData, first: int) -> tuple[list[Passage], str | None]:
     ], None
 
 
-def _rsi_state(rsi: float | None) -> Literal["overbought", "oversold", "neutral"] | None:
-    if rsi is None:
-        return None
-    if rsi >= RSI_OVERBOUGHT:
-        return "overbought"
-    return "oversold" if rsi <= RSI_OVERSOLD else "neutral"
-
-
 def _side(price: float, average: float | None) -> Literal["above", "below"] | None:
     return None if average is None else ("above" if price >= average else "below")
 
@@ -237,7 +228,7 @@ def symbol_facts(data: SymbolData, first_passage: int) -> SymbolFacts:
         stale=bool(quote.get("stale")) or bool(risk.get("stale")),
         **_risk(metric, risk),
         rsi_14=values.get("rsi_14"),
-        rsi_state=_rsi_state(values.get("rsi_14")),
+        rsi_state=rsi_state(values.get("rsi_14")),
         macd=_macd(values),
         sma=_sma(price, values),
         passages=passages,

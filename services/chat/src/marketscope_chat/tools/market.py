@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from marketscope_chat.readings import RSI_OVERBOUGHT, RSI_OVERSOLD, rsi_state
 from marketscope_chat.tools.arguments import (
     Arguments,
     IndicatorName,
@@ -143,7 +144,9 @@ class IndicatorsTool(MarketTool[IndicatorsArguments]):
     name = "indicators"
     description = (
         "Latest technical indicator values of one symbol over two years of daily bars: "
-        "moving averages, RSI, MACD, Bollinger bands, ATR and the last SMA 50/200 cross."
+        "moving averages, RSI, MACD, Bollinger bands, ATR and the last SMA 50/200 cross; "
+        "`readings` has the RSI's conventional reading (overbought, oversold or neutral) "
+        "with its lines."
     )
     arguments = IndicatorsArguments
     default_budget = 800
@@ -151,6 +154,15 @@ class IndicatorsTool(MarketTool[IndicatorsArguments]):
     async def run(self, args: IndicatorsArguments, context: ToolContext) -> ToolOutput:
         params = {"names": ",".join(args.names)} if args.names else None
         data = await self._get(f"/indicators/{segment(args.symbol)}", context, params)
+        rsi = (data.get("indicators") or {}).get("rsi_14")
+        if rsi is not None:
+            data["readings"] = {
+                "rsi_14": {
+                    "state": rsi_state(rsi),
+                    "overbought_at": RSI_OVERBOUGHT,
+                    "oversold_at": RSI_OVERSOLD,
+                }
+            }
         summary = (
             f"{data['symbol']} indicators ({', '.join(data['names'])}) as of {data['as_of']}, "
             f"close {data['close']:.2f}, {data['source']}"

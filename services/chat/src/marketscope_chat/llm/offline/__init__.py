@@ -31,7 +31,7 @@ The package: `reading` (the question and the results), `planning` (which calls),
 from __future__ import annotations
 
 from marketscope_chat.llm.offline.engine import OfflineEngine, correction
-from marketscope_chat.llm.offline.planning import Plan, plan
+from marketscope_chat.llm.offline.planning import NO_FUNDAMENTALS, Plan, plan
 from marketscope_chat.llm.offline.reading import (
     ALIASES,
     BENCHMARK,
@@ -47,6 +47,7 @@ __all__ = [
     "ALIASES",
     "BENCHMARK",
     "INTENTS",
+    "NO_FUNDAMENTALS",
     "OFFLINE_NOTE",
     "REPLAY_SYMBOLS",
     "OfflineEngine",

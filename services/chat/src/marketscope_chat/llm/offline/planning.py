@@ -16,6 +16,7 @@ from marketscope_chat.llm.offline.reading import (
     ABOVE,
     BELOW,
     BENCHMARK,
+    FUNDAMENTALS,
     MAX_SYMBOL_CALLS,
     REPLAY_SYMBOLS,
     SYMBOL_INTENTS,
@@ -26,6 +27,11 @@ from marketscope_chat.llm.offline.reading import (
 # --- planning ---------------------------------------------------------------------------
 
 ALERTS_PAGE = "/#/alerts"
+NO_FUNDAMENTALS = (
+    "The market data here has prices, their history, risk, technical indicators and "
+    "company profiles, but no fundamentals (dividends, earnings, valuation ratios, market "
+    "capitalisation); your documents may have them: ask what they say."
+)
 # A price that moves to the level ("drops below") asks for a crossing, not a level check.
 MOVING = re.compile(
     r"\b(rises?|climbs?|jumps?|goes|gets|moves|cross(es)?|breaks?|falls?|drops?|dips?|sinks?)\b"
@@ -72,6 +78,8 @@ def plan(turn: Turn, tools: Sequence[ToolSpec]) -> Plan:
             wanted.notes.append(
                 "Name a symbol to look up: the replay data has " + ", ".join(REPLAY_SYMBOLS) + "."
             )
+    if FUNDAMENTALS.search(question.text.lower()) and not intents & {"documents", "explain"}:
+        wanted.notes.append(NO_FUNDAMENTALS)
     if intents & {"documents", "explain"}:
         wanted.calls.append(("search_documents", {"query": question.document_query, "limit": 5}))
     if "alert" in intents:

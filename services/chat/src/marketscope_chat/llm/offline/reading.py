@@ -53,7 +53,8 @@ INTENTS: dict[str, re.Pattern[str]] = {
         r"|how much|current(ly)?|right now|today|doing)\b"
     ),
     "history": re.compile(
-        r"\b(history|historical|performance|performed|perform|trend(s|ing)?|chart|how did)\b"
+        r"\b(history|historical|performance|performed|perform|trend(s|ing)?|chart|how did"
+        r"|(52|fifty[- ]two)[- ]weeks?|highs? and lows?|highest|lowest|(trading|price) range)\b"
     ),
     "compare": re.compile(
         r"\b(compare[sd]?|comparison|comparing|vs|versus|outperform\w*|underperform\w*"
@@ -85,6 +86,12 @@ INTENTS: dict[str, re.Pattern[str]] = {
     "watchlist": re.compile(r"\b(watch ?list|portfolio|my stocks|my holdings|my symbols)\b"),
     "alert": re.compile(r"\b(alerts?|notify me|let me know when|tell me when|ping me)\b"),
 }
+# Figures the market data does not have: the answer says so rather than leave them out.
+FUNDAMENTALS = re.compile(
+    r"\b(dividends?|dividend yield|payout|p/e|pe ratio|price[- ]to[- ]earnings|earnings"
+    r"|eps|market cap(italisation|italization)?|revenues?|sales|profits?|margins?"
+    r"|valuation|book value|ev/ebitda|free cash flow|debt)\b"
+)
 # A span of time asks for history only when nothing else says what to measure over it.
 _OVER_A_SPAN = re.compile(r"\b(over|in|during) the (last|past)\b|\bytd\b|\byear to date\b")
 _MY_DOCUMENTS = r"(?:my|our|the) (?:documents?|docs|notes|research|files|uploads)"

@@ -136,7 +136,7 @@ def _indicator_lines(data: dict[str, Any]) -> list[str]:
     if "ema" in names:
         lines.append(f"- Exponential moving averages: {listed(('ema_12', 'ema_26'))}.")
     if "rsi" in names:
-        lines.append(f"- RSI: {listed(('rsi_14',))}.")
+        lines.append(f"- RSI: {listed(('rsi_14',))}{_rsi_reading(data)}.")
     if "macd" in names:
         macd = values.get("macd")
         lines.append(
@@ -167,6 +167,19 @@ def _indicator_lines(data: dict[str, Any]) -> list[str]:
     if data.get("stale"):
         lines.append("The data is stale: the provider has no newer bars.")
     return lines
+
+
+def _rsi_reading(data: dict[str, Any]) -> str:
+    """How the RSI reads by its conventional lines, as the tool's `readings` give it."""
+    reading = (data.get("readings") or {}).get("rsi_14")
+    if not reading:
+        return ""
+    over, under = f"{reading['overbought_at']:g}", f"{reading['oversold_at']:g}"
+    if reading["state"] == "overbought":
+        return f", at or above {over}: overbought by the usual reading"
+    if reading["state"] == "oversold":
+        return f", at or below {under}: oversold by the usual reading"
+    return f", between {under} and {over}: neither overbought nor oversold"
 
 
 def _risk_lines(risk: dict[str, Any]) -> list[str]:
