@@ -230,6 +230,10 @@ async def test_an_alert_asked_for_is_offered_filled_in_on_the_alerts_page(web: W
         await page.get_by_role("button", name="Send").click()
     answer = page.locator(".message.assistant")
     await expect(answer).to_have_attribute("data-state", "completed")
+    # The level is the user's own number: neither grounded nor ungrounded, and said so.
+    await expect(answer.locator(".grounding-summary")).to_contain_text(
+        "0 ungrounded of the 2 numbers checked against the tool results; 2 are from your question."
+    )
     offer = answer.get_by_role("link", name="GOOG crosses down through 512.5")
     # The app's own page opens in this tab, not in a new one as outside links do.
     assert await offer.get_attribute("target") is None

@@ -225,6 +225,7 @@ export class AssistantMessage {
     this.numbers = numbers ?? [];
     const grounded = totals.grounded ?? this.numbers.filter((n) => n.status === 'grounded').length;
     const ungrounded = totals.ungrounded ?? this.numbers.filter((n) => n.status === 'ungrounded').length;
+    const asked = this.numbers.filter((n) => n.status === 'from_question').length;
     this.element.dataset.grounded = String(grounded);
     this.element.dataset.ungrounded = String(ungrounded);
     if (this.numbers.length) {
@@ -233,7 +234,8 @@ export class AssistantMessage {
         h('span', { class: 'grounding-mark grounded' }, `${grounded} grounded`),
         ' and ',
         h('span', { class: `grounding-mark ${ungrounded ? 'ungrounded' : 'grounded'}` }, `${ungrounded} ungrounded`),
-        ` of the ${this.numbers.length} numbers checked against the tool results.`,
+        ` of the ${this.numbers.length} numbers checked against the tool results`,
+        asked ? `; ${asked} ${asked === 1 ? 'is' : 'are'} from your question.` : '.',
       );
       this.grounding.hidden = false;
     }

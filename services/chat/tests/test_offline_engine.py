@@ -289,7 +289,7 @@ async def test_each_question_is_answered_from_real_results_with_every_number_gro
 
 async def test_questions_cover_every_kind_and_every_replay_symbol() -> None:
     kinds = {tool for case in QUESTIONS for tool in case["tools"]}
-    assert len(QUESTIONS) == 36
+    assert len(QUESTIONS) == 37
     assert kinds == set(TOOL_NAMES)
     assert {symbol for case in QUESTIONS for symbol in case["symbols"]} == set(REPLAY_SYMBOLS)
 
@@ -628,6 +628,26 @@ async def test_the_rsi_is_read_by_the_lines_the_tool_gives(
     )
     _, reply = await answer(messages)
     assert reading in reply.text
+    sources = [GroundingSource("offline-1-1", "indicators", indicators)]
+    assert ground(reply.text, sources).ungrounded == 0
+
+
+async def test_the_close_is_placed_against_its_moving_averages_in_words() -> None:
+    indicators = {
+        "symbol": "MSFT",
+        "as_of": "2012-03-14",
+        "close": 32.77,
+        "bars_used": 506,
+        "source": "replay",
+        "names": ["sma"],
+        "indicators": {"sma_20": 33.1, "sma_50": 30.05, "sma_200": 26.6},
+    }
+    messages = turn_with(
+        "Is MSFT above its 200 day moving average?",
+        [("indicators", {"symbol": "MSFT", "names": ["sma", "ema"]}, indicators)],
+    )
+    _, reply = await answer(messages)
+    assert "- The close is above `sma_50` and `sma_200` and below `sma_20`." in reply.text
     sources = [GroundingSource("offline-1-1", "indicators", indicators)]
     assert ground(reply.text, sources).ungrounded == 0
 

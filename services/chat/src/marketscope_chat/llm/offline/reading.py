@@ -93,7 +93,10 @@ FUNDAMENTALS = re.compile(
     r"|valuation|book value|ev/ebitda|free cash flow|debt)\b"
 )
 # A span of time asks for history only when nothing else says what to measure over it.
-_OVER_A_SPAN = re.compile(r"\b(over|in|during) the (last|past)\b|\bytd\b|\byear to date\b")
+_OVER_A_SPAN = re.compile(
+    r"\b(over|in|during) the (last|past)\b|\bytd\b|\byear to date\b"
+    r"|\b(\d+|a|one|two|three|five|six|ten) (day|week|month|year)s? ago\b"
+)
 _MY_DOCUMENTS = r"(?:my|our|the) (?:documents?|docs|notes|research|files|uploads)"
 _WHERE_TO_LOOK = re.compile(
     rf"\baccording to {_MY_DOCUMENTS}"

@@ -133,6 +133,7 @@ def _indicator_lines(data: dict[str, Any]) -> list[str]:
 
     if "sma" in names:
         lines.append(f"- Simple moving averages: {listed(('sma_20', 'sma_50', 'sma_200'))}.")
+        lines += _close_against(data.get("close"), values, ("sma_20", "sma_50", "sma_200"))
     if "ema" in names:
         lines.append(f"- Exponential moving averages: {listed(('ema_12', 'ema_26'))}.")
     if "rsi" in names:
@@ -167,6 +168,23 @@ def _indicator_lines(data: dict[str, Any]) -> list[str]:
     if data.get("stale"):
         lines.append("The data is stale: the provider has no newer bars.")
     return lines
+
+
+def _close_against(close: Any, values: dict[str, Any], keys: Sequence[str]) -> list[str]:
+    """Where the close stands against each moving average, in words (no new numbers)."""
+    if not isinstance(close, int | float):
+        return []
+    sides: dict[str, list[str]] = {"above": [], "below": []}
+    for key in keys:
+        average = values.get(key)
+        if isinstance(average, int | float):
+            sides["above" if close >= average else "below"].append(f"`{key}`")
+    said = [f"{side} {_and(averages)}" for side, averages in sides.items() if averages]
+    return [f"- The close is {' and '.join(said)}."] if said else []
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _rsi_reading(data: dict[str, Any]) -> str:
