@@ -289,7 +289,7 @@ async def test_each_question_is_answered_from_real_results_with_every_number_gro
 
 async def test_questions_cover_every_kind_and_every_replay_symbol() -> None:
     kinds = {tool for case in QUESTIONS for tool in case["tools"]}
-    assert len(QUESTIONS) == 37
+    assert len(QUESTIONS) == 38
     assert kinds == set(TOOL_NAMES)
     assert {symbol for case in QUESTIONS for symbol in case["symbols"]} == set(REPLAY_SYMBOLS)
 

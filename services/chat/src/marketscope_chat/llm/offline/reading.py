@@ -92,6 +92,11 @@ FUNDAMENTALS = re.compile(
     r"|eps|market cap(italisation|italization)?|revenues?|sales|profits?|margins?"
     r"|valuation|book value|ev/ebitda|free cash flow|debt)\b"
 )
+# A question that ranks symbols by how they did.
+_RANKING = re.compile(
+    r"\b(best|worst|strongest|weakest|top|biggest)[- ](performing|performers?|gainers?"
+    r"|losers?|stocks?|returns?)\b|\bwhich (stock|one|symbol)s? (did|has|have|was|is) (best|worst)"
+)
 # A span of time asks for history only when nothing else says what to measure over it.
 _OVER_A_SPAN = re.compile(
     r"\b(over|in|during) the (last|past)\b|\bytd\b|\byear to date\b"
@@ -142,6 +147,12 @@ class Question:
         lowered = text.lower()
         market = _MARKET.search(text) is not None
         intents = {name for name, pattern in INTENTS.items() if pattern.search(lowered)}
+        symbols = _symbols(_MARKET.sub(" ", text))
+        if _RANKING.search(lowered):
+            # "the best performer this year": compared, among the watchlist when none named
+            intents.add("compare")
+            if not symbols:
+                intents.add("watchlist")
         if _OVER_A_SPAN.search(lowered) and not intents & {"compare", "risk", "indicators"}:
             intents.add("history")
         wanted = tuple(
@@ -149,7 +160,7 @@ class Question:
         )
         return cls(
             text=text,
-            symbols=_symbols(_MARKET.sub(" ", text)),
+            symbols=symbols,
             market=market,
             intents=frozenset(intents),
             period=_period(lowered),
