@@ -276,7 +276,7 @@ def _profile_lines(profile: dict[str, Any]) -> list[str]:
 def _watchlist_lines(watchlist: dict[str, Any]) -> list[str]:
     symbols = watchlist.get("symbols") or []
     if not symbols:
-        return ["Your watchlist is empty: add symbols on the watchlist page."]
+        return ["Your watchlist is empty: add symbols on the [dashboard](/#/)."]
     saved = watchlist.get("updated_at")
     when = f" (saved {_date(saved)})" if saved else ""
     return [f"Your watchlist{when}: {_symbols_text(symbols)}."]
