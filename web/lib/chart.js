@@ -186,13 +186,13 @@ export class PriceChart {
     this.#container.classList.toggle('with-panes', panes.length > 1);
   }
 
-  /** What the chart holds and shows, for readers of the page (and its tests). */
   /** The last bar's date and close on the container, as `YYYY-MM-DD close`. */
   #markLast() {
     const last = this.#bars.at(-1);
     this.#container.dataset.last = last ? `${last.date} ${last.close}` : '';
   }
 
+  /** What the chart holds and shows, for readers of the page (and its tests). */
   #measure() {
     const count = this.#candles.data().length;
     this.#container.dataset.bars = String(count);

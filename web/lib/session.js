@@ -15,6 +15,9 @@ const RETRY_SECONDS = 10;
 const COOKIE = { 'X-Refresh-Cookie': '1' };
 const SESSION_FLAG = 'marketscope.session';
 
+/** The gateway refused the refresh token (spent, revoked, expired or missing). */
+const sessionOver = (error) => error instanceof ApiError && (error.status === 401 || error.status === 422);
+
 export class Session extends EventTarget {
   #tokens = null;
   #timer = null;
@@ -45,7 +48,7 @@ export class Session extends EventTarget {
       return true;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      if (error.status === 401 || error.status === 422) localStorage.removeItem(SESSION_FLAG);
+      if (sessionOver(error)) localStorage.removeItem(SESSION_FLAG);
       return false;
     }
   }
@@ -84,7 +87,7 @@ export class Session extends EventTarget {
       this.#accept(await send('POST', '/auth/refresh', { headers: COOKIE }), 'refreshed');
       return true;
     } catch (error) {
-      if (error instanceof ApiError && (error.status === 401 || error.status === 422)) {
+      if (sessionOver(error)) {
         this.#end('expired');
         return false;
       }

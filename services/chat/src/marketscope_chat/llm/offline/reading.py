@@ -88,7 +88,7 @@ INTENTS: dict[str, re.Pattern[str]] = {
 }
 # Figures the market data does not have: the answer says so rather than leave them out.
 FUNDAMENTALS = re.compile(
-    r"\b(dividends?|dividend yield|payout|p/e|pe ratio|price[- ]to[- ]earnings|earnings"
+    r"\b(dividends?|payout|p/e|pe ratio|price[- ]to[- ]earnings|earnings"
     r"|eps|market cap(italisation|italization)?|revenues?|sales|profits?|margins?"
     r"|valuation|book value|ev/ebitda|free cash flow|debt)\b"
 )
